@@ -1,0 +1,1 @@
+"""Channel adapters: one package per channel, each exporting ``CHANNEL`` (see hub.contract)."""

@@ -1,0 +1,1 @@
+"""The CRM core: customers, their identities, agreements, conversations, interactions, cases, audit."""

@@ -1,0 +1,1 @@
+"""Switchboard's hub: wires channels, the CRM core and knowledge together."""

@@ -1,0 +1,193 @@
+"""The normalized types that cross the boundary between channels and the hub.
+
+A leaf module: standard library only. Every datetime is timezone-aware.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+__all__ = [
+    "Attachment",
+    "DeliveryStatus",
+    "DeliveryUpdate",
+    "ExternalIdentity",
+    "InboundKind",
+    "InboundMessage",
+    "IngestResult",
+    "OutboundMessage",
+    "SenderHints",
+    "SendResult",
+    "utcnow",
+]
+
+
+def utcnow() -> datetime:
+    """Return the current time, timezone-aware, in UTC."""
+    return datetime.now(UTC)
+
+
+def _require_aware(value: datetime, name: str) -> None:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware")
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalIdentity:
+    """Who wrote, on which of our accounts (number, bot, mailbox, API client)."""
+
+    channel: str
+    account: str
+    external_id: str
+
+    def __post_init__(self) -> None:
+        for name in ("channel", "account", "external_id"):
+            if not getattr(self, name):
+                raise ValueError(f"ExternalIdentity.{name} must not be empty")
+
+
+class InboundKind(enum.StrEnum):
+    """What the provider sent."""
+
+    TEXT = "text"
+    MEDIA = "media"
+    LOCATION = "location"
+    CONTACT_CARD = "contact_card"
+    REACTION = "reaction"
+    EDIT = "edit"
+    CALL = "call"
+    EVENT = "event"
+
+
+class DeliveryStatus(enum.StrEnum):
+    """Delivery state of an outgoing message; only moves forward (see `advances`)."""
+
+    QUEUED = "queued"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    FAILED = "failed"
+
+    @property
+    def rank(self) -> int:
+        return _STATUS_RANK[self]
+
+    def advances(self, current: DeliveryStatus | None) -> bool:
+        """Whether moving from `current` to this status is a step forward.
+
+        queued < sent < delivered < read; failed may follow any of them and is final.
+        """
+        if current is None:
+            return True
+        if current is DeliveryStatus.FAILED:
+            return False
+        if self is DeliveryStatus.FAILED:
+            return True
+        return self.rank > current.rank
+
+
+_STATUS_RANK = {
+    DeliveryStatus.QUEUED: 0,
+    DeliveryStatus.SENT: 1,
+    DeliveryStatus.DELIVERED: 2,
+    DeliveryStatus.READ: 3,
+    DeliveryStatus.FAILED: 4,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A file the provider holds (url) or that came inline (content)."""
+
+    content_type: str
+    url: str | None = None
+    filename: str | None = None
+    size: int | None = None
+    content: bytes | None = field(default=None, repr=False)
+
+    def as_json(self) -> dict[str, Any]:
+        """The attachment as stored with an interaction (inline content is not kept here)."""
+        out: dict[str, Any] = {"content_type": self.content_type}
+        for key in ("url", "filename", "size"):
+            value = getattr(self, key)
+            if value is not None:
+                out[key] = value
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class SenderHints:
+    """What the sender told about themselves: suggests merges, never decides identity."""
+
+    display_name: str | None = None
+    phone: str | None = None
+    email: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InboundMessage:
+    """One message (or call, or event) from a customer, normalized."""
+
+    identity: ExternalIdentity
+    external_message_id: str
+    thread_key: str
+    kind: InboundKind
+    received_at: datetime
+    text: str | None = None
+    attachments: tuple[Attachment, ...] = ()
+    sender_hints: SenderHints = field(default_factory=SenderHints)
+    raw: Mapping[str, Any] | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.external_message_id:
+            raise ValueError("InboundMessage.external_message_id must not be empty")
+        _require_aware(self.received_at, "InboundMessage.received_at")
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    """What the hub stored for one inbound message; ids are strings."""
+
+    interaction_id: str
+    conversation_id: str
+    contact_id: str
+    duplicate: bool
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundMessage:
+    """A reply the hub asks a channel to deliver."""
+
+    interaction_id: str
+    conversation_id: str
+    recipient: ExternalIdentity
+    idempotency_key: str
+    text: str | None = None
+    attachments: tuple[Attachment, ...] = ()
+    reply_to_external_id: str | None = None
+    template: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SendResult:
+    """The provider's id for a message it accepted."""
+
+    external_message_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryUpdate:
+    """A provider's report on a message we sent."""
+
+    channel: str
+    external_message_id: str
+    status: DeliveryStatus
+    occurred_at: datetime
+    error: str | None = None
+
+    def __post_init__(self) -> None:
+        _require_aware(self.occurred_at, "DeliveryUpdate.occurred_at")

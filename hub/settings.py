@@ -1,0 +1,130 @@
+"""The one typed reader of settings: environment variables, then the TOML file named by SWITCHBOARD_CONFIG.
+
+Fails at start with a :class:`~hub.errors.ConfigError` that names the bad setting.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from pydantic import Field, TypeAdapter, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from hub.contract import ChannelSpec
+from hub.errors import ConfigError
+
+__all__ = ["ENV_PREFIX", "HubSettings", "load_settings", "read_channel_settings"]
+
+ENV_PREFIX = "SWITCHBOARD_"
+SettingsT = TypeVar("SettingsT")
+
+
+class HubSettings(BaseSettings):
+    """Settings of the hub itself (channels read their own, see :func:`read_channel_settings`)."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    data_dir: Path = Path("./var")
+    database_url: str | None = None
+    """SQLAlchemy async URL; unset means a SQLite file in data_dir (the embedded default)."""
+    redis_url: str | None = None
+    """Redis URL; unset means the in-process bus (the embedded default)."""
+    public_url: str | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
+    """FULL survives power loss; NORMAL only a crash of the process."""
+    ingest_batch_max: int = Field(default=256, ge=1, le=10_000)
+    """Most messages the writer commits in one transaction."""
+    auto_migrate: bool | None = None
+    """Migrate at start; defaults to on for SQLite, off for a server database."""
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'switchboard.db').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.effective_database_url.startswith("sqlite")
+
+
+def _env_with_config_file(env: Mapping[str, str]) -> dict[str, str]:
+    """Environment variables win over the TOML file; the file's keys are setting names without prefix."""
+    merged: dict[str, str] = {}
+    config_path = env.get(f"{ENV_PREFIX}CONFIG")
+    if config_path:
+        try:
+            with open(config_path, "rb") as fh:
+                data = tomllib.load(fh)
+        except (OSError, tomllib.TOMLDecodeError) as err:
+            raise ConfigError(f"{ENV_PREFIX}CONFIG", f"cannot read {config_path}: {err}") from err
+        for key, value in data.items():
+            if isinstance(value, dict):
+                for sub_key, sub_value in value.items():
+                    merged[f"{ENV_PREFIX}{key}_{sub_key}".upper()] = _as_env_value(sub_value)
+            else:
+                merged[f"{ENV_PREFIX}{key}".upper()] = _as_env_value(value)
+    merged.update({k: v for k, v in env.items() if k.startswith(ENV_PREFIX)})
+    return merged
+
+
+def _as_env_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, dict)):
+        import json
+
+        return json.dumps(value)
+    return str(value)
+
+
+def _config_error(err: ValidationError, prefix: str) -> ConfigError:
+    first = err.errors()[0]
+    field = "_".join(str(part) for part in first["loc"]).upper()
+    return ConfigError(f"{prefix}{field}", first["msg"])
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> HubSettings:
+    """Read the hub's settings, raising ConfigError naming the first bad one."""
+    values = _env_with_config_file(os.environ if env is None else env)
+    fields = {
+        name: values[f"{ENV_PREFIX}{name.upper()}"]
+        for name in HubSettings.model_fields
+        if f"{ENV_PREFIX}{name.upper()}" in values
+    }
+    try:
+        return HubSettings.model_validate(fields)
+    except ValidationError as err:
+        raise _config_error(err, ENV_PREFIX) from err
+
+
+def read_channel_settings(spec: ChannelSpec[SettingsT], env: Mapping[str, str] | None = None) -> SettingsT | None:
+    """Read a channel's settings dataclass; None when the channel is not configured at all."""
+    values = _env_with_config_file(os.environ if env is None else env)
+    prefix = f"{ENV_PREFIX}{spec.env_prefix}_"
+    fields = {
+        f.name: values[prefix + f.name.upper()]
+        for f in dataclasses.fields(spec.settings)  # type: ignore[arg-type]
+        if prefix + f.name.upper() in values and values[prefix + f.name.upper()] != ""
+    }
+    present = [name for name in spec.required if name in fields]
+    if not present:
+        return None
+    missing = [name for name in spec.required if name not in fields]
+    if missing:
+        raise ConfigError(
+            prefix + missing[0].upper(),
+            f"required by channel {spec.name!r} because {prefix + present[0].upper()} is set",
+        )
+    try:
+        return TypeAdapter(spec.settings).validate_python(fields)
+    except ValidationError as err:
+        raise _config_error(err, prefix) from err

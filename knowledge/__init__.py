@@ -1,0 +1,1 @@
+"""Knowledge: articles, call scripts, retrieval, sentiment, suggestions (later issues)."""
