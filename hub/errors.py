@@ -8,8 +8,8 @@ from __future__ import annotations
 
 __all__ = [
     "BadRequest",
-    "Conflict",
     "ConfigError",
+    "Conflict",
     "Forbidden",
     "NotFound",
     "PermanentSendError",

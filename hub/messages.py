@@ -20,8 +20,8 @@ __all__ = [
     "InboundMessage",
     "IngestResult",
     "OutboundMessage",
-    "SenderHints",
     "SendResult",
+    "SenderHints",
     "utcnow",
 ]
 

@@ -106,7 +106,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> HubSettings:
         raise _config_error(err, ENV_PREFIX) from err
 
 
-def read_channel_settings(spec: ChannelSpec[SettingsT], env: Mapping[str, str] | None = None) -> SettingsT | None:
+def read_channel_settings(
+    spec: ChannelSpec[SettingsT], env: Mapping[str, str] | None = None
+) -> SettingsT | None:
     """Read a channel's settings dataclass; None when the channel is not configured at all."""
     values = _env_with_config_file(os.environ if env is None else env)
     prefix = f"{ENV_PREFIX}{spec.env_prefix}_"

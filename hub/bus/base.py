@@ -3,7 +3,8 @@
 Every group subscribed to a stream receives every event published to it; within a group, events are
 shared among its consumers (so a group is a work queue, and several groups make an event bus). A handler
 gets a batch; when it returns the batch is acknowledged, when it raises the events are delivered again,
-up to ``max_deliveries`` times, and then set aside on the dead-letter stream ``<stream>.dead`` with a log line.
+up to ``max_deliveries`` times, and then set aside on the dead-letter stream ``<stream>.dead``
+with a log line.
 """
 
 from __future__ import annotations

@@ -1,0 +1,341 @@
+"""The CRM's tables. Chatwoot's split: channel ≠ contact identity ≠ conversation ≠ interaction."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from crm_core.db import Base, new_id
+
+__all__ = [
+    "Agent",
+    "AgentSkill",
+    "Agreement",
+    "ApiToken",
+    "AuditEntry",
+    "Case",
+    "Contact",
+    "ContactIdentity",
+    "ContactTag",
+    "Conversation",
+    "ConversationStatus",
+    "ConversationTag",
+    "CsatResponse",
+    "Direction",
+    "EventRecord",
+    "Interaction",
+    "InteractionKind",
+    "Organisation",
+    "Role",
+    "Skill",
+    "SlaTier",
+    "Tag",
+    "Team",
+    "TeamMember",
+]
+
+
+def _values(enum_cls: type[enum.StrEnum]) -> str:
+    return ", ".join(f"'{member.value}'" for member in enum_cls)
+
+
+class Direction(enum.StrEnum):
+    IN = "in"
+    OUT = "out"
+    INTERNAL = "internal"
+
+
+class InteractionKind(enum.StrEnum):
+    MESSAGE = "message"
+    CALL = "call"
+    NOTE = "note"
+    STATUS_CHANGE = "status_change"
+    BOT_TURN = "bot_turn"
+
+
+class ConversationStatus(enum.StrEnum):
+    OPEN = "open"
+    PENDING = "pending"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+class Role(enum.StrEnum):
+    """What a user or token may do; sensitive data (payments, audit) is for supervisor and admin."""
+
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+    SERVICE = "service"
+
+
+class Organisation(Base):
+    __tablename__ = "organisations"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(server_default=text("CURRENT_TIMESTAMP"))
+
+
+class Contact(Base):
+    __tablename__ = "contacts"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320), index=True)
+    phone: Mapped[str | None] = mapped_column(String(40), index=True)
+    language: Mapped[str | None] = mapped_column(String(16))
+    organisation_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("organisations.id"), index=True)
+    merged_into_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("contacts.id"))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class ContactIdentity(Base):
+    """One channel address of a contact; unique across contacts."""
+
+    __tablename__ = "contact_identities"
+    __table_args__ = (UniqueConstraint("channel", "account", "external_id"),)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    contact_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("contacts.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(40))
+    account: Mapped[str] = mapped_column(String(200))
+    external_id: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime]
+
+
+class SlaTier(Base):
+    """Service level sold with an agreement: how fast we must answer and resolve."""
+
+    __tablename__ = "sla_tiers"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    first_response_seconds: Mapped[int]
+    resolution_seconds: Mapped[int]
+    description: Mapped[str | None] = mapped_column(Text)
+
+
+class Agreement(Base):
+    """What was sold to a contact or organisation, on which terms."""
+
+    __tablename__ = "agreements"
+    __table_args__ = (
+        CheckConstraint("contact_id IS NOT NULL OR organisation_id IS NOT NULL", name="has_party"),
+    )
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    contact_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("contacts.id"), index=True)
+    organisation_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("organisations.id"), index=True)
+    product: Mapped[str] = mapped_column(String(200))
+    sla_tier: Mapped[str] = mapped_column(ForeignKey("sla_tiers.name"))
+    entitlements: Mapped[list[Any]] = mapped_column(default=list)
+    payment_plan: Mapped[str] = mapped_column(String(40))
+    payment_status: Mapped[str] = mapped_column(String(40))
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime]
+
+
+class Agent(Base):
+    """A person who works in the console (or an admin)."""
+
+    __tablename__ = "agents"
+    __table_args__ = (CheckConstraint(f"role IN ({_values(Role)})", name="role"),)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str | None] = mapped_column(String(300))
+    active: Mapped[bool] = mapped_column(default=True)
+    languages: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[datetime]
+
+
+class Team(Base):
+    __tablename__ = "teams"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+
+
+class TeamMember(Base):
+    __tablename__ = "team_members"
+    team_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("teams.id"), primary_key=True)
+    agent_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agents.id"), primary_key=True)
+
+
+class Skill(Base):
+    __tablename__ = "skills"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+
+
+class AgentSkill(Base):
+    __tablename__ = "agent_skills"
+    agent_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agents.id"), primary_key=True)
+    skill_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("skills.id"), primary_key=True)
+    level: Mapped[int] = mapped_column(SmallInteger, default=1)
+
+
+class Conversation(Base):
+    """A thread with one contact on one channel account; at most one active per thread key."""
+
+    __tablename__ = "conversations"
+    __table_args__ = (
+        CheckConstraint(f"status IN ({_values(ConversationStatus)})", name="status"),
+        # Only one active (not closed) conversation per thread: makes concurrent ingest on several
+        # hub processes converge instead of opening twins.
+        Index(
+            "uq_conversations_active_thread",
+            "contact_id",
+            "channel",
+            "account",
+            "thread_key",
+            unique=True,
+            sqlite_where=text("closed_at IS NULL"),
+            postgresql_where=text("closed_at IS NULL"),
+        ),
+        Index("ix_conversations_last_message_at", "last_message_at"),
+    )
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    contact_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("contacts.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(40))
+    account: Mapped[str] = mapped_column(String(200))
+    thread_key: Mapped[str] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(20), default=ConversationStatus.OPEN.value)
+    subject: Mapped[str | None] = mapped_column(String(500))
+    assignee_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agents.id"), index=True)
+    team_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("teams.id"))
+    priority: Mapped[int] = mapped_column(SmallInteger, default=0)
+    opened_at: Mapped[datetime]
+    last_message_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+
+
+class Interaction(Base):
+    """Every message, call, note, status change or bot turn, in or out."""
+
+    __tablename__ = "interactions"
+    __table_args__ = (
+        CheckConstraint(f"direction IN ({_values(Direction)})", name="direction"),
+        CheckConstraint(f"kind IN ({_values(InteractionKind)})", name="kind"),
+        # The dedup key of inbound traffic and the echo guard of outbound (NULLs never collide).
+        UniqueConstraint("channel", "account", "external_message_id"),
+        Index("ix_interactions_conversation_time", "conversation_id", "occurred_at"),
+        Index("ix_interactions_contact_time", "contact_id", "occurred_at"),
+        # Delivery reports name only the channel and the provider's id.
+        Index("ix_interactions_channel_external", "channel", "external_message_id"),
+    )
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    conversation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("conversations.id"))
+    contact_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("contacts.id"))
+    direction: Mapped[str] = mapped_column(String(10))
+    kind: Mapped[str] = mapped_column(String(20))
+    source_kind: Mapped[str | None] = mapped_column(String(20))
+    private: Mapped[bool] = mapped_column(default=False)
+    text: Mapped[str | None] = mapped_column(Text)
+    attachments: Mapped[list[Any]] = mapped_column(default=list)
+    channel: Mapped[str] = mapped_column(String(40))
+    account: Mapped[str] = mapped_column(String(200))
+    external_message_id: Mapped[str | None] = mapped_column(String(300))
+    delivery_status: Mapped[str | None] = mapped_column(String(20))
+    delivery_error: Mapped[str | None] = mapped_column(Text)
+    author_agent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agents.id"))
+    occurred_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+
+
+class Case(Base):
+    """A request handled as a process: its type, the step it is at, status and priority."""
+
+    __tablename__ = "cases"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    contact_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("contacts.id"), index=True)
+    conversation_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("conversations.id"))
+    type: Mapped[str] = mapped_column(String(80))
+    step: Mapped[str] = mapped_column(String(80))
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    priority: Mapped[str] = mapped_column(String(20), default="normal")
+    title: Mapped[str] = mapped_column(String(300))
+    opened_at: Mapped[datetime]
+    due_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+
+
+class Tag(Base):
+    __tablename__ = "tags"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+
+
+class ContactTag(Base):
+    __tablename__ = "contact_tags"
+    contact_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("contacts.id"), primary_key=True)
+    tag_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tags.id"), primary_key=True)
+
+
+class ConversationTag(Base):
+    __tablename__ = "conversation_tags"
+    conversation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("conversations.id"), primary_key=True)
+    tag_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tags.id"), primary_key=True)
+
+
+class CsatResponse(Base):
+    __tablename__ = "csat_responses"
+    __table_args__ = (CheckConstraint("score BETWEEN 1 AND 5", name="score"),)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    conversation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("conversations.id"), index=True)
+    contact_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("contacts.id"), index=True)
+    score: Mapped[int] = mapped_column(SmallInteger)
+    comment: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class AuditEntry(Base):
+    """Who did what to which record; written in the same transaction as the change."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_subject", "subject_type", "subject_id"),)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(80))
+    subject_type: Mapped[str] = mapped_column(String(40))
+    subject_id: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    occurred_at: Mapped[datetime]
+
+
+class EventRecord(Base):
+    """The transactional outbox: events written with the change, relayed to the bus after commit."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_unrelayed", "relayed_at", "occurred_at"),)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(80))
+    payload: Mapped[dict[str, Any]]
+    occurred_at: Mapped[datetime]
+    relayed_at: Mapped[datetime | None]
+
+
+class ApiToken(Base):
+    """A bearer token for the REST API; only its SHA-256 is kept."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (CheckConstraint(f"role IN ({_values(Role)})", name="role"),)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(120))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    agent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agents.id"))
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]

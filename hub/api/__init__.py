@@ -1,0 +1,30 @@
+"""The REST API under /api/v1 (documented by /api/v1/openapi.json)."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+
+from aiohttp import web
+
+from hub.api.auth import TOKEN_CACHE, TokenCache, auth_middleware
+from hub.api.resources import routes
+from hub.keys import DATABASE, PIPELINE
+
+__all__ = ["api_app"]
+
+
+async def openapi(_request: web.Request) -> web.Response:
+    """The OpenAPI description of this API."""
+    body = files("hub.api").joinpath("openapi.json").read_bytes()
+    return web.Response(body=body, content_type="application/json")
+
+
+def api_app(parent: web.Application) -> web.Application:
+    """The /api/v1 sub-application, sharing the parent's database and pipeline."""
+    app = web.Application(middlewares=[auth_middleware])
+    app[DATABASE] = parent[DATABASE]
+    app[PIPELINE] = parent[PIPELINE]
+    app[TOKEN_CACHE] = TokenCache(parent[DATABASE])
+    app.router.add_get("/openapi.json", openapi)
+    app.router.add_routes(routes())
+    return app

@@ -1,0 +1,107 @@
+"""The application factory: builds every part from settings and opens/closes them in cleanup_ctx."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Mapping
+from importlib.resources import files
+
+from aiohttp import web
+from prometheus_client import GCCollector, PlatformCollector, ProcessCollector
+
+from crm_core.db import open_database
+from crm_core.migrate import upgrade
+from hub.api import api_app
+from hub.bus import create_bus
+from hub.contract import ChannelContext
+from hub.keys import BUS, CHANNELS, DATABASE, METRICS, PIPELINE, SETTINGS
+from hub.metrics import Metrics
+from hub.pipeline import IngestPipeline
+from hub.registry import build_channels
+from hub.settings import HubSettings
+from hub.web import error_middleware, health_routes
+
+__all__ = ["create_app"]
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 4 * 1024 * 1024
+
+
+def create_app(settings: HubSettings, env: Mapping[str, str] | None = None) -> web.Application:
+    """Build the hub; nothing connects until the app starts."""
+    app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY)
+    app[SETTINGS] = settings
+    if settings.is_sqlite:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    app[DATABASE] = open_database(
+        settings.effective_database_url, sqlite_synchronous=settings.sqlite_synchronous
+    )
+    app[BUS] = create_bus(settings.redis_url)
+    metrics = Metrics()
+    for collector in (ProcessCollector, PlatformCollector, GCCollector):
+        collector(registry=metrics.registry)
+    app[METRICS] = metrics
+    app[PIPELINE] = IngestPipeline(app[DATABASE], app[BUS], metrics, batch_max=settings.ingest_batch_max)
+    context = ChannelContext(inbox=app[PIPELINE], public_url=settings.public_url)
+    app[CHANNELS] = build_channels(context, env)
+
+    app.router.add_routes(health_routes())
+    app.router.add_get("/", console_placeholder)
+    app.add_subapp("/api/v1", api_app(app))
+    for found in app[CHANNELS]:
+        if found.channel is None:
+            continue
+        webhooks = web.Application()
+        webhooks.router.add_routes(found.channel.webhook_routes())
+        app.add_subapp(f"/webhooks/{found.spec.name}", webhooks)
+        public = found.channel.public_routes()
+        if public:
+            browser = web.Application()
+            browser.router.add_routes(public)
+            app.add_subapp(f"/{found.spec.name}", browser)
+
+    app.cleanup_ctx.extend([_database_ctx, _bus_ctx, _pipeline_ctx, _channels_ctx])
+    return app
+
+
+async def console_placeholder(_request: web.Request) -> web.Response:
+    """The agent console arrives with its own issue; until then, say where the API is."""
+    page = files("hub").joinpath("static/index.html").read_text(encoding="utf-8")
+    return web.Response(text=page, content_type="text/html")
+
+
+async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings, db = app[SETTINGS], app[DATABASE]
+    migrate = settings.is_sqlite if settings.auto_migrate is None else settings.auto_migrate
+    if migrate:
+        await upgrade(db.writer)
+    yield
+    await db.dispose()
+
+
+async def _bus_ctx(app: web.Application) -> AsyncIterator[None]:
+    yield
+    await app[BUS].close()
+
+
+async def _pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
+    await app[PIPELINE].start()
+    yield
+    await app[PIPELINE].close()
+
+
+async def _channels_ctx(app: web.Application) -> AsyncIterator[None]:
+    started = []
+    try:
+        for found in app[CHANNELS]:
+            if found.channel is not None:
+                await found.channel.start()
+                started.append(found.channel)
+        yield
+    finally:
+        for channel in reversed(started):
+            try:
+                await channel.close()
+            except Exception:  # task boundary: one channel's close must not skip the others
+                log.exception("channel %s failed to close", channel.name)
