@@ -65,24 +65,34 @@ async def _truncate(db: Database) -> None:
         await conn.execute(text(f"TRUNCATE {tables} CASCADE"))
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The URL of a migrated, empty database: a SQLite file, or the session's PostgreSQL database."""
-    if request.param == "sqlite":
-        path = tmp_path / "switchboard.db"
-        shutil.copy(request.getfixturevalue("sqlite_template"), path)
-        return f"sqlite+aiosqlite:///{path}"
-    url: str = request.getfixturevalue("postgres_database")
-    asyncio.run(_truncate_url(url))
-    return url
-
-
 async def _truncate_url(url: str) -> None:
     db = open_database(url)
     try:
         await _truncate(db)
     finally:
         await db.dispose()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
+    """A migrated, empty SQLite file of this test's own."""
+    path = tmp_path / "switchboard.db"
+    shutil.copy(sqlite_template, path)
+    return f"sqlite+aiosqlite:///{path}"
+
+
+@pytest.fixture
+def postgres_url(postgres_database: str) -> str:
+    """The session's migrated PostgreSQL database, emptied for this test."""
+    asyncio.run(_truncate_url(postgres_database))
+    return postgres_database
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """The URL of a migrated, empty database: SQLite, then PostgreSQL."""
+    url: str = request.getfixturevalue(f"{request.param}_url")
+    return url
 
 
 @pytest.fixture

@@ -68,6 +68,14 @@ async def json_body(request: web.Request) -> dict[str, Any]:
     return data
 
 
+def _fallback(value: Any) -> Any:
+    # asyncpg returns its own UUID subclass, which orjson does not take for a uuid.UUID.
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    raise TypeError(f"cannot serialize {type(value).__name__}")
+
+
 def respond(data: Any, status: int = 200) -> web.Response:
     """JSON with ids and datetimes as strings (dataclasses serialize field by field)."""
-    return web.Response(body=orjson.dumps(data), status=status, content_type="application/json")
+    body = orjson.dumps(data, default=_fallback)
+    return web.Response(body=body, status=status, content_type="application/json")

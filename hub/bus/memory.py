@@ -32,15 +32,22 @@ class _Delivery:
 class _Group:
     """One consumer group: the events none of its consumers has taken yet."""
 
-    def __init__(self) -> None:
+    def __init__(self, maxlen: int | None) -> None:
         self._queue: deque[_Delivery] = deque()
         self._ready = asyncio.Event()
+        self._maxlen = maxlen
 
-    def put(self, deliveries: Iterable[_Delivery]) -> None:
-        """Queue new events at the back."""
+    def put(self, deliveries: Iterable[_Delivery]) -> int:
+        """Queue new events at the back; return how many of the oldest were dropped to stay within maxlen."""
         self._queue.extend(deliveries)
+        dropped = 0
+        # Like the Redis stream's MAXLEN: a group nobody consumes must not grow without bound.
+        while self._maxlen is not None and len(self._queue) > self._maxlen:
+            self._queue.popleft()
+            dropped += 1
         if self._queue:
             self._ready.set()
+        return dropped
 
     def put_back(self, deliveries: Sequence[_Delivery]) -> None:
         """Return unacknowledged events to the front, in their order, so they are next for any consumer."""
@@ -76,10 +83,15 @@ class _Consumer:
         self._handler = handler
         self._batch_size = batch_size
         self._max_deliveries = max_deliveries
+        self._stopping = False
+
+    def stop(self) -> None:
+        """End the loop at its next turn, should a handler swallow the cancellation (as wait_for can)."""
+        self._stopping = True
 
     async def run(self) -> None:
-        """Hand batches to the handler until cancelled."""
-        while True:
+        """Hand batches to the handler until cancelled or stopped."""
+        while not self._stopping:
             batch = await self._group.take(self._batch_size)
             for delivery in batch:
                 delivery.count += 1
@@ -128,12 +140,14 @@ class _Consumer:
 class _TaskSubscription(Subscription):
     """A subscription backed by one task that the bus owns."""
 
-    def __init__(self, bus: MemoryBus, task: asyncio.Task[None]) -> None:
+    def __init__(self, bus: MemoryBus, consumer: _Consumer, name: str) -> None:
         self._bus = bus
-        self._task = task
+        self._consumer = consumer
+        self._task = asyncio.create_task(consumer.run(), name=name)
 
     async def close(self) -> None:
         """Cancel the consumer and wait until it has stopped."""
+        self._consumer.stop()
         self._task.cancel()
         await asyncio.wait({self._task})
         self._bus._subscriptions.discard(self)
@@ -142,21 +156,29 @@ class _TaskSubscription(Subscription):
 class MemoryBus(Bus):
     """Streams and consumer groups inside this process."""
 
-    def __init__(self, *, retry_backoff: float = 0.1) -> None:
+    def __init__(self, *, retry_backoff: float = 0.1, maxlen: int | None = 1_000_000) -> None:
         self.retry_backoff = retry_backoff
+        self._maxlen = maxlen
         self._streams: dict[str, dict[str, _Group]] = {}
         self._subscriptions: set[_TaskSubscription] = set()
         self._closed = False
 
     def _group(self, stream: str, group: str) -> _Group:
-        return self._streams.setdefault(stream, {}).setdefault(group, _Group())
+        groups = self._streams.setdefault(stream, {})
+        if group not in groups:
+            groups[group] = _Group(self._maxlen)
+        return groups[group]
 
     async def publish(self, stream: str, events: Sequence[Event]) -> None:
         """Append events to a stream: every group that exists now gets each of them."""
         for event in events:
             _require_aware(event)
-        for group in self._streams.get(stream, {}).values():
-            group.put(_Delivery(event) for event in events)
+        for name, group in self._streams.get(stream, {}).items():
+            dropped = group.put(_Delivery(event) for event in events)
+            if dropped:
+                logger.warning(
+                    "bus dropped the %d oldest unread event(s) of %s group %s", dropped, stream, name
+                )
 
     async def subscribe(
         self,
@@ -174,7 +196,7 @@ class MemoryBus(Bus):
         _require_positive(batch_size=batch_size, max_deliveries=max_deliveries)
         worker = _Consumer(self, stream, group, handler, batch_size=batch_size, max_deliveries=max_deliveries)
         name = f"bus:{stream}:{group}:{consumer or 'consumer'}"
-        subscription = _TaskSubscription(self, asyncio.create_task(worker.run(), name=name))
+        subscription = _TaskSubscription(self, worker, name)
         self._subscriptions.add(subscription)
         return subscription
 

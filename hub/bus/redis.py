@@ -4,7 +4,8 @@ Each event is one stream entry with the fields ``name``, ``id``, ``occurred_at``
 ``payload`` (JSON). A consumer first re-reads its own pending entries (earlier failures, or a restart under
 the same name), then reclaims entries that dead consumers left idle for ``claim_idle_ms`` (XAUTOCLAIM), then
 blocks for new ones. Redis counts deliveries per entry; one delivered more than ``max_deliveries`` times is
-copied to ``<stream>.dead`` and acknowledged in one transaction. https://redis.io/docs/latest/develop/data-types/streams/
+copied to ``<stream>.dead`` and acknowledged in one transaction.
+See https://redis.io/docs/latest/develop/data-types/streams/ (consumer groups, XAUTOCLAIM, delivery counts).
 """
 
 from __future__ import annotations
@@ -114,11 +115,16 @@ class _Consumer:
         self._own_pending = True  # a restart under the same name may have left entries to finish
         self._claim_cursor = "0-0"
         self._next_claim = 0.0
+        self._stopping = False
+
+    def stop(self) -> None:
+        """Make the loop end at its next turn, even if a cancellation gets lost (see ``close``)."""
+        self._stopping = True
 
     async def run(self) -> None:
         """Consume until cancelled, backing off (and logging once) while Redis fails."""
         failures = 0
-        while True:
+        while not self._stopping:
             try:
                 await self._step()
             except Exception:  # the task boundary: Redis being away must not end the consumer
@@ -275,6 +281,10 @@ class _RedisSubscription(Subscription):
 
     async def close(self) -> None:
         """Stop the consumer; whatever it had not acknowledged stays pending for the group to reclaim."""
+        # Python 3.11's asyncio.wait_for, which redis-py awaits while sending a command, can swallow a
+        # cancellation (https://github.com/python/cpython/issues/86296); the stop flag then ends the loop
+        # once the blocking read returns, within block_ms.
+        self._consumer.stop()
         self._task.cancel()
         await asyncio.wait({self._task})
         self._bus._subscriptions.discard(self)

@@ -1,0 +1,31 @@
+"""The CRM core's errors; each names a stable code the API can answer with."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+__all__ = ["Conflict", "ContactNotFound", "CrmError", "MergeRefused"]
+
+
+class CrmError(Exception):
+    """Base of every error the CRM core raises on purpose."""
+
+    code: ClassVar[str] = "crm_error"
+
+
+class ContactNotFound(CrmError):
+    """No contact has the given id."""
+
+    code: ClassVar[str] = "contact_not_found"
+
+
+class MergeRefused(CrmError):
+    """The merge asked for would lose or corrupt data (self-merge, already merged contact)."""
+
+    code: ClassVar[str] = "merge_refused"
+
+
+class Conflict(CrmError):
+    """The record would duplicate one that must be unique (an agent's email)."""
+
+    code: ClassVar[str] = "conflict"
