@@ -198,5 +198,5 @@ async def merge_contacts(
         conversations_closed=closed,
         filled_fields=filled,
         # Plain UUIDs (new_id() gives uuid6's subclass), so the outcome serializes as it is.
-        events=tuple(replace(event, id=as_uuid(event.id)) for event in events),
+        events=tuple(replace(stored, id=as_uuid(stored.id)) for stored in events),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 import uuid
 
 from sqlalchemy import exists, func, or_, select
@@ -66,11 +67,12 @@ def _fold_column(column: Expr) -> Expr:
 
 
 def _phone_digits(term: str) -> str | None:
-    """Digits of a phone-like query (``+972 50-123``), to match numbers stored without separators."""
-    digits = re.sub(r"\D", "", term)
-    if len(digits) < 4 or digits == term or not _PHONE_LIKE.fullmatch(term):
+    """ASCII digits of a phone-like query (``+972 50-123``, or in Persian digits), as numbers are stored."""
+    if not _PHONE_LIKE.fullmatch(term):
         return None
-    return digits
+    # Persian and Arabic keyboards type their own digits; stored numbers are E.164 in ASCII.
+    digits = "".join(str(unicodedata.decimal(char)) for char in term if char.isdecimal())
+    return None if len(digits) < 4 or digits == term else digits
 
 
 def _matches(term: str) -> ColumnElement[bool]:

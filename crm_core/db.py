@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, MetaData, Table, Uuid, event
+import orjson
+from sqlalchemy import JSON, DateTime, Engine, MetaData, Table, Uuid, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
-from uuid6 import uuid7
+from uuid_utils.compat import uuid7
 
 __all__ = ["Base", "Database", "JsonType", "UTCDateTime", "new_id", "open_database", "table"]
 
@@ -27,9 +28,8 @@ NAMING = {
 
 
 def new_id() -> uuid.UUID:
-    """A time-ordered id (UUIDv7), so new rows land at the end of indexes."""
-    value: uuid.UUID = uuid7()
-    return value
+    """A time-ordered id (UUIDv7), so new rows land at the end of indexes; a plain uuid.UUID."""
+    return uuid7()
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -78,17 +78,25 @@ def table(model: type[Base]) -> Table:
 
 @dataclass(frozen=True, slots=True)
 class Database:
-    """The engines the hub uses: one writer (a single connection on SQLite) and readers."""
+    """The engines the hub uses: writers and readers.
+
+    On SQLite, ``sync_writer`` is the hot path's one writer connection, used from one thread (a whole
+    batch in one hop instead of a thread hop per statement); ``writer`` serves rare writes (API
+    changes, migrations) and waits on SQLite's lock when the hot path holds it.
+    """
 
     writer: AsyncEngine
     reader: AsyncEngine
     url: str
+    sync_writer: Engine | None = None
 
     @property
     def dialect(self) -> str:
         return self.writer.dialect.name
 
     async def dispose(self) -> None:
+        if self.sync_writer is not None:
+            self.sync_writer.dispose()
         await self.writer.dispose()
         if self.reader is not self.writer:
             await self.reader.dispose()
@@ -106,16 +114,31 @@ def _sqlite_pragmas(synchronous: str) -> Any:
     return on_connect
 
 
+def _json_dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
 def open_database(url: str, *, sqlite_synchronous: str = "FULL", pool_size: int = 10) -> Database:
     """Create engines for ``url``; nothing connects until first use."""
     if url.startswith("sqlite"):
         if sqlite_synchronous not in ("FULL", "NORMAL"):
             raise ValueError("sqlite_synchronous must be FULL or NORMAL")
         # One writer connection: SQLite serialises writers anyway, and a pool of them only contends.
-        writer = create_async_engine(url, pool_size=1, max_overflow=0, pool_timeout=60)
-        reader = create_async_engine(url, pool_size=4, max_overflow=4)
-        for engine in (writer, reader):
-            event.listen(engine.sync_engine, "connect", _sqlite_pragmas(sqlite_synchronous))
-        return Database(writer=writer, reader=reader, url=url)
-    engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+        writer = create_async_engine(
+            url, pool_size=1, max_overflow=0, pool_timeout=60, json_serializer=_json_dumps
+        )
+        reader = create_async_engine(url, pool_size=4, max_overflow=4, json_serializer=_json_dumps)
+        sync_writer = create_engine(
+            url.replace("+aiosqlite", "", 1), pool_size=1, max_overflow=0, json_serializer=_json_dumps
+        )
+        for sync_engine in (writer.sync_engine, reader.sync_engine, sync_writer):
+            event.listen(sync_engine, "connect", _sqlite_pragmas(sqlite_synchronous))
+        return Database(writer=writer, reader=reader, url=url, sync_writer=sync_writer)
+    engine = create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        json_serializer=_json_dumps,
+    )
     return Database(writer=engine, reader=engine, url=url)

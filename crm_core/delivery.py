@@ -6,14 +6,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm_core.db import table
-from crm_core.events import EventDraft, StoredEvent, add_events
+from crm_core.events import EventDraft, StoredEvent, write_events
 from crm_core.models import Direction, Interaction
 
-__all__ = ["STATUS_ORDER", "DeliveryReport", "apply_delivery_reports"]
+__all__ = ["STATUS_ORDER", "DeliveryReport", "apply_delivery_reports", "store_delivery_reports"]
 
 # queued < sent < delivered < read; failed may follow any of them and is final.
 STATUS_ORDER = {"queued": 0, "sent": 1, "delivered": 2, "read": 3, "failed": 4}
@@ -37,8 +37,8 @@ def _advances(new: str, current: str | None) -> bool:
     return new == "failed" or STATUS_ORDER[new] > STATUS_ORDER[current]
 
 
-async def apply_delivery_reports(
-    conn: AsyncConnection, reports: Sequence[DeliveryReport], now: datetime
+def store_delivery_reports(
+    conn: Connection, reports: Sequence[DeliveryReport], now: datetime
 ) -> list[StoredEvent]:
     """Move outgoing interactions' statuses forward; stale or unknown reports change nothing."""
     tbl = table(Interaction)
@@ -47,7 +47,7 @@ async def apply_delivery_reports(
         if report.status not in STATUS_ORDER:
             raise ValueError(f"unknown delivery status {report.status!r}")
         row = (
-            await conn.execute(
+            conn.execute(
                 select(tbl.c.id, tbl.c.delivery_status, tbl.c.conversation_id).where(
                     tbl.c.channel == report.channel,
                     tbl.c.external_message_id == report.external_message_id,
@@ -57,7 +57,7 @@ async def apply_delivery_reports(
         ).first()
         if row is None or not _advances(report.status, row.delivery_status):
             continue
-        await conn.execute(
+        conn.execute(
             update(tbl)
             .where(tbl.c.id == row.id)
             .values(delivery_status=report.status, delivery_error=report.error)
@@ -68,4 +68,11 @@ async def apply_delivery_reports(
                 {"interaction_id": str(row.id), "conversation_id": str(row.conversation_id)},
             )
         )
-    return await add_events(conn, drafts, now)
+    return write_events(conn, drafts, now)
+
+
+async def apply_delivery_reports(
+    conn: AsyncConnection, reports: Sequence[DeliveryReport], now: datetime
+) -> list[StoredEvent]:
+    """:func:`store_delivery_reports` on an async connection."""
+    return await conn.run_sync(store_delivery_reports, reports, now)

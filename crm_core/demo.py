@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm_core._demo_data import (
@@ -53,6 +53,7 @@ __all__ = ["DEMO_ADMIN_EMAIL", "DEMO_ADMIN_PASSWORD", "DemoSummary", "load_demo"
 DEMO_ADMIN_EMAIL = "admin@switchboard.example"
 DEMO_ADMIN_PASSWORD = "switchboard-demo"  # noqa: S105 (printed by the CLI so people can sign in to the demo)
 _MARKER = "demo.loaded"
+_LOCK_KEY = 0x5B_DE40  # any constant no other advisory lock of ours uses
 # Parents before children, so foreign keys hold at every insert.
 _INSERT_ORDER: tuple[type[Base], ...] = (
     Organisation,
@@ -311,6 +312,9 @@ def _plan_organisations(plan: _Plan) -> None:
 
 async def load_demo(conn: AsyncConnection, now: datetime) -> DemoSummary:
     """Load the demo in the caller's transaction, once; a second call changes nothing and says so."""
+    if conn.dialect.name == "postgresql":
+        # Several hub processes may start with --demo at once: the others wait here, then see the marker.
+        await conn.execute(select(func.pg_advisory_xact_lock(_LOCK_KEY)))
     marker = select(AuditEntry.id).where(AuditEntry.action == _MARKER).limit(1)
     if (await conn.execute(marker)).first() is not None:
         return DemoSummary(created=False, admin_email=DEMO_ADMIN_EMAIL, admin_password=DEMO_ADMIN_PASSWORD)

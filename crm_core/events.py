@@ -7,13 +7,22 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm_core.db import new_id, table
 from crm_core.models import EventRecord
 
-__all__ = ["EventDraft", "StoredEvent", "add_events", "load_events", "mark_relayed", "unrelayed_events"]
+__all__ = [
+    "EventDraft",
+    "StoredEvent",
+    "add_events",
+    "load_events",
+    "mark_relayed",
+    "set_relayed",
+    "unrelayed_events",
+    "write_events",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,12 +43,12 @@ class StoredEvent:
     occurred_at: datetime
 
 
-async def add_events(conn: AsyncConnection, drafts: Sequence[EventDraft], now: datetime) -> list[StoredEvent]:
+def write_events(conn: Connection, drafts: Sequence[EventDraft], now: datetime) -> list[StoredEvent]:
     """Write events in the caller's transaction; returns them as stored, in order."""
     if not drafts:
         return []
     events = [StoredEvent(new_id(), d.name, dict(d.payload), now) for d in drafts]
-    await conn.execute(
+    conn.execute(
         insert(table(EventRecord)),
         [
             {"id": e.id, "name": e.name, "payload": e.payload, "occurred_at": now, "relayed_at": None}
@@ -47,6 +56,11 @@ async def add_events(conn: AsyncConnection, drafts: Sequence[EventDraft], now: d
         ],
     )
     return events
+
+
+async def add_events(conn: AsyncConnection, drafts: Sequence[EventDraft], now: datetime) -> list[StoredEvent]:
+    """:func:`write_events` on an async connection."""
+    return await conn.run_sync(write_events, drafts, now)
 
 
 async def load_events(conn: AsyncConnection, ids: Sequence[uuid.UUID]) -> list[StoredEvent]:
@@ -75,8 +89,13 @@ async def unrelayed_events(
     return [StoredEvent(r.id, r.name, r.payload, r.occurred_at) for r in rows]
 
 
-async def mark_relayed(conn: AsyncConnection, ids: Sequence[uuid.UUID], now: datetime) -> None:
+def set_relayed(conn: Connection, ids: Sequence[uuid.UUID], now: datetime) -> None:
     """Note that these events reached the bus."""
     if ids:
         tbl = table(EventRecord)
-        await conn.execute(update(tbl).where(tbl.c.id.in_(ids)).values(relayed_at=now))
+        conn.execute(update(tbl).where(tbl.c.id.in_(ids)).values(relayed_at=now))
+
+
+async def mark_relayed(conn: AsyncConnection, ids: Sequence[uuid.UUID], now: datetime) -> None:
+    """:func:`set_relayed` on an async connection."""
+    await conn.run_sync(set_relayed, ids, now)

@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm_core.db import new_id, table
-from crm_core.events import EventDraft, StoredEvent, add_events
+from crm_core.events import EventDraft, StoredEvent, write_events
 from crm_core.models import (
     Contact,
     ContactIdentity,
@@ -27,7 +27,7 @@ from crm_core.models import (
     InteractionKind,
 )
 
-__all__ = ["InboundRecord", "RecordOutcome", "record_inbound"]
+__all__ = ["InboundRecord", "RecordOutcome", "record_inbound", "store_inbound"]
 
 _ACTIVE = (ConversationStatus.OPEN.value, ConversationStatus.PENDING.value)
 _IdentityKey = tuple[str, str, str]
@@ -88,7 +88,7 @@ def _grouped(keys: Iterable[tuple[str, str, str]]) -> dict[tuple[str, str], set[
     return groups
 
 
-async def _find_stored(conn: AsyncConnection, batch: _Batch) -> None:
+def _find_stored(conn: Connection, batch: _Batch) -> None:
     tbl = table(Interaction)
     groups = _grouped(r.dedup_key for r in batch.records)
     clause = or_(
@@ -97,7 +97,7 @@ async def _find_stored(conn: AsyncConnection, batch: _Batch) -> None:
             for (ch, acc), ids in groups.items()
         )
     )
-    rows = await conn.execute(
+    rows = conn.execute(
         select(
             tbl.c.id,
             tbl.c.conversation_id,
@@ -112,7 +112,7 @@ async def _find_stored(conn: AsyncConnection, batch: _Batch) -> None:
         batch.outcomes[key] = RecordOutcome(row.id, row.conversation_id, row.contact_id, duplicate=True)
 
 
-async def _resolve_contacts(conn: AsyncConnection, batch: _Batch, fresh: list[InboundRecord]) -> None:
+def _resolve_contacts(conn: Connection, batch: _Batch, fresh: list[InboundRecord]) -> None:
     tbl = table(ContactIdentity)
     groups = _grouped(r.identity_key for r in fresh)
     clause = or_(
@@ -121,7 +121,7 @@ async def _resolve_contacts(conn: AsyncConnection, batch: _Batch, fresh: list[In
             for (ch, acc), ids in groups.items()
         )
     )
-    rows = await conn.execute(
+    rows = conn.execute(
         select(tbl.c.contact_id, tbl.c.channel, tbl.c.account, tbl.c.external_id).where(clause)
     )
     for row in rows:
@@ -146,8 +146,8 @@ async def _resolve_contacts(conn: AsyncConnection, batch: _Batch, fresh: list[In
         )
         batch.events.append(EventDraft("contact.created", {"contact_id": str(contact_id)}))
     if new_contacts:
-        await conn.execute(insert(table(Contact)), new_contacts)
-        await conn.execute(insert(tbl), new_identities)
+        conn.execute(insert(table(Contact)), new_contacts)
+        conn.execute(insert(tbl), new_identities)
 
 
 def _contact_row(contact_id: uuid.UUID, record: InboundRecord, now: datetime) -> dict[str, Any]:
@@ -168,10 +168,10 @@ def _thread_key(batch: _Batch, record: InboundRecord) -> _ThreadKey:
     return (batch.contacts[record.identity_key], record.channel, record.account, record.thread_key)
 
 
-async def _resolve_conversations(conn: AsyncConnection, batch: _Batch, fresh: list[InboundRecord]) -> None:
+def _resolve_conversations(conn: Connection, batch: _Batch, fresh: list[InboundRecord]) -> None:
     tbl = table(Conversation)
     wanted = {_thread_key(batch, r) for r in fresh}
-    rows = await conn.execute(
+    rows = conn.execute(
         select(tbl.c.id, tbl.c.contact_id, tbl.c.channel, tbl.c.account, tbl.c.thread_key).where(
             tbl.c.contact_id.in_({key[0] for key in wanted}),
             tbl.c.closed_at.is_(None),
@@ -211,10 +211,10 @@ async def _resolve_conversations(conn: AsyncConnection, batch: _Batch, fresh: li
             )
         )
     if new_rows:
-        await conn.execute(insert(tbl), new_rows)
+        conn.execute(insert(tbl), new_rows)
 
 
-async def _store_interactions(conn: AsyncConnection, batch: _Batch, fresh: list[InboundRecord]) -> None:
+def _store_interactions(conn: Connection, batch: _Batch, fresh: list[InboundRecord]) -> None:
     rows: list[dict[str, Any]] = []
     touched: dict[uuid.UUID, datetime] = {}
     for record in fresh:
@@ -236,9 +236,9 @@ async def _store_interactions(conn: AsyncConnection, batch: _Batch, fresh: list[
                 },
             )
         )
-    await conn.execute(insert(table(Interaction)), rows)
+    conn.execute(insert(table(Interaction)), rows)
     tbl = table(Conversation)
-    await conn.execute(
+    conn.execute(
         update(tbl)
         .where(tbl.c.id == bindparam("cid"))
         .values(last_message_at=bindparam("at"), status=ConversationStatus.OPEN.value),
@@ -274,8 +274,8 @@ def _interaction_row(
     }
 
 
-async def record_inbound(
-    conn: AsyncConnection, records: Sequence[InboundRecord], now: datetime
+def store_inbound(
+    conn: Connection, records: Sequence[InboundRecord], now: datetime
 ) -> tuple[list[RecordOutcome], list[StoredEvent]]:
     """Store a batch in the caller's transaction; returns one outcome per record and the events written.
 
@@ -283,7 +283,7 @@ async def record_inbound(
     record of the same batch, is answered with the stored ids and ``duplicate=True``.
     """
     batch = _Batch(records=records, now=now)
-    await _find_stored(conn, batch)
+    _find_stored(conn, batch)
     fresh: list[InboundRecord] = []
     seen: set[tuple[str, str, str]] = set(batch.outcomes)
     for record in records:
@@ -291,10 +291,10 @@ async def record_inbound(
             seen.add(record.dedup_key)
             fresh.append(record)
     if fresh:
-        await _resolve_contacts(conn, batch, fresh)
-        await _resolve_conversations(conn, batch, fresh)
-        await _store_interactions(conn, batch, fresh)
-    events = await add_events(conn, batch.events, now)
+        _resolve_contacts(conn, batch, fresh)
+        _resolve_conversations(conn, batch, fresh)
+        _store_interactions(conn, batch, fresh)
+    events = write_events(conn, batch.events, now)
     outcomes: list[RecordOutcome] = []
     first_seen: set[tuple[str, str, str]] = set()
     for record in records:
@@ -307,3 +307,10 @@ async def record_inbound(
             )
         outcomes.append(outcome)
     return outcomes, events
+
+
+async def record_inbound(
+    conn: AsyncConnection, records: Sequence[InboundRecord], now: datetime
+) -> tuple[list[RecordOutcome], list[StoredEvent]]:
+    """:func:`store_inbound` on an async connection."""
+    return await conn.run_sync(store_inbound, records, now)

@@ -108,7 +108,8 @@ class ContactIdentity(Base):
     """One channel address of a contact; unique across contacts."""
 
     __tablename__ = "contact_identities"
-    __table_args__ = (UniqueConstraint("channel", "account", "external_id"),)
+    # The address leads: batch lookups are `external_id IN (...)` (see crm_core.ingest).
+    __table_args__ = (UniqueConstraint("external_id", "channel", "account"),)
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     contact_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("contacts.id"), index=True)
     channel: Mapped[str] = mapped_column(String(40))
@@ -229,12 +230,12 @@ class Interaction(Base):
     __table_args__ = (
         CheckConstraint(f"direction IN ({_values(Direction)})", name="direction"),
         CheckConstraint(f"kind IN ({_values(InteractionKind)})", name="kind"),
-        # The dedup key of inbound traffic and the echo guard of outbound (NULLs never collide).
-        UniqueConstraint("channel", "account", "external_message_id"),
+        # The dedup key of inbound traffic and the echo guard of outbound (NULLs never collide). The
+        # provider's id leads so that a batch's `IN (...)` lookup is an index condition whatever the
+        # planner's statistics say; delivery reports (channel + id) use the same index.
+        UniqueConstraint("external_message_id", "channel", "account"),
         Index("ix_interactions_conversation_time", "conversation_id", "occurred_at"),
         Index("ix_interactions_contact_time", "contact_id", "occurred_at"),
-        # Delivery reports name only the channel and the provider's id.
-        Index("ix_interactions_channel_external", "channel", "external_message_id"),
     )
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     conversation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("conversations.id"))

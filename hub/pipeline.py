@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+import uuid
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm_core.db import Database
-from crm_core.delivery import DeliveryReport, apply_delivery_reports
-from crm_core.events import StoredEvent, mark_relayed
-from crm_core.ingest import InboundRecord, RecordOutcome, record_inbound
+from crm_core.delivery import DeliveryReport, store_delivery_reports
+from crm_core.events import StoredEvent, set_relayed
+from crm_core.ingest import InboundRecord, RecordOutcome, store_inbound
 from crm_core.models import InteractionKind
 from hub.bus import Bus
 from hub.errors import SwitchboardError
@@ -34,6 +36,7 @@ log = logging.getLogger(__name__)
 
 _KIND = {InboundKind.CALL: InteractionKind.CALL, InboundKind.EVENT: InteractionKind.STATUS_CHANGE}
 _RETRIES = 3
+_T = TypeVar("_T")
 
 
 class StoreUnavailable(SwitchboardError):
@@ -83,6 +86,8 @@ class IngestPipeline:
         self._relay = EventRelay(db, bus, metrics)
         self._writer: asyncio.Task[None] | None = None
         self._closing = False
+        # SQLite's one writer connection lives on this thread (see crm_core.db.Database).
+        self._sqlite_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
 
     async def start(self) -> None:
         """Start the writer and the relay (which first re-sends events a crash left behind)."""
@@ -97,6 +102,8 @@ class IngestPipeline:
             self._writer.cancel()
             await asyncio.gather(self._writer, return_exceptions=True)
         await self._relay.close()
+        await self._flush_relayed_marks()
+        self._sqlite_thread.shutdown(wait=True)
 
     async def ingest(self, messages: Sequence[InboundMessage]) -> list[IngestResult]:
         """Store messages (deduplicated); returns once they are committed."""
@@ -131,6 +138,8 @@ class IngestPipeline:
             except TimeoutError:
                 await self._flush_relayed_marks()
                 continue
+            # Let requests whose bytes already arrived reach the queue: bigger batches, fewer commits.
+            await asyncio.sleep(0)
             jobs = [job]
             while len(jobs) < self._batch_max and not self._queue.empty():
                 jobs.append(self._queue.get_nowait())
@@ -179,12 +188,9 @@ class IngestPipeline:
         records = [r for job in jobs for r in job.records]
         reports = [r for job in jobs for r in job.reports]
         marks = self._relay.take_relayed()
-        now = utcnow()
         started = asyncio.get_running_loop().time()
         try:
-            async with self._db.writer.begin() as conn:
-                outcomes, events = await self._store(conn, records, reports, now)
-                await mark_relayed(conn, marks, now)
+            outcomes, events = await self._run_write(_store, records, reports, marks, utcnow())
         except BaseException:
             self._relay.return_relayed(marks)
             raise
@@ -193,20 +199,22 @@ class IngestPipeline:
         self._answer(jobs, outcomes)
         self._relay.publish_later(events)
 
-    async def _store(
-        self,
-        conn: AsyncConnection,
-        records: list[InboundRecord],
-        reports: list[DeliveryReport],
-        now: Any,
-    ) -> tuple[list[RecordOutcome], list[StoredEvent]]:
-        outcomes: list[RecordOutcome] = []
-        events: list[StoredEvent] = []
-        if records:
-            outcomes, events = await record_inbound(conn, records, now)
-        if reports:
-            events += await apply_delivery_reports(conn, reports, now)
-        return outcomes, events
+    async def _run_write(self, work: Callable[..., _T], *args: Any) -> _T:
+        """Run ``work(connection, *args)`` in one write transaction.
+
+        On SQLite the whole transaction runs on the writer thread; elsewhere on the async engine.
+        """
+        engine = self._db.sync_writer
+        if engine is None:
+            async with self._db.writer.begin() as conn:
+                return await conn.run_sync(work, *args)
+
+        def in_thread() -> _T:
+            assert engine is not None  # noqa: S101  (narrowed above; closures lose it)
+            with engine.begin() as conn:
+                return work(conn, *args)
+
+        return await asyncio.get_running_loop().run_in_executor(self._sqlite_thread, in_thread)
 
     def _answer(self, jobs: list[_Job], outcomes: list[RecordOutcome]) -> None:
         position = 0
@@ -225,11 +233,28 @@ class IngestPipeline:
         if not marks:
             return
         try:
-            async with self._db.writer.begin() as conn:
-                await mark_relayed(conn, marks, utcnow())
+            await self._run_write(set_relayed, marks, utcnow())
         except Exception:  # task boundary: marks are retried on the next flush
             log.warning("could not mark %d events relayed; will retry", len(marks), exc_info=True)
             self._relay.return_relayed(marks)
+
+
+def _store(
+    conn: Connection,
+    records: list[InboundRecord],
+    reports: list[DeliveryReport],
+    marks: list[uuid.UUID],
+    now: datetime,
+) -> tuple[list[RecordOutcome], list[StoredEvent]]:
+    """One write transaction of the writer: a batch of messages and reports, plus relay marks."""
+    outcomes: list[RecordOutcome] = []
+    events: list[StoredEvent] = []
+    if records:
+        outcomes, events = store_inbound(conn, records, now)
+    if reports:
+        events += store_delivery_reports(conn, reports, now)
+    set_relayed(conn, marks, now)
+    return outcomes, events
 
 
 def _fail(jobs: Sequence[_Job], err: BaseException) -> None:

@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import orjson
 import pytest
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -151,6 +152,7 @@ async def test_merge_is_audited_and_announced(database: Database) -> None:
         event.payload == {"contact_id": str(survivor), "merged_id": str(merged)} and event.relayed_at is None
     )
     assert [e.id for e in outcome.events] == [event.id]
+    assert orjson.loads(orjson.dumps(outcome))["merged_id"] == str(merged)  # the API answers with it as it is
 
 
 async def test_merged_id_resolves_to_survivor_and_new_traffic_lands_there(database: Database) -> None:

@@ -166,7 +166,7 @@ def upgrade() -> None:
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['contact_id'], ['contacts.id'], name=op.f('fk_contact_identities_contact_id_contacts')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_contact_identities')),
-    sa.UniqueConstraint('channel', 'account', 'external_id', name=op.f('uq_contact_identities_channel_account_external_id'))
+    sa.UniqueConstraint('external_id', 'channel', 'account', name=op.f('uq_contact_identities_external_id_channel_account'))
     )
     with op.batch_alter_table('contact_identities', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_contact_identities_contact_id'), ['contact_id'], unique=False)
@@ -270,11 +270,10 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['contact_id'], ['contacts.id'], name=op.f('fk_interactions_contact_id_contacts')),
     sa.ForeignKeyConstraint(['conversation_id'], ['conversations.id'], name=op.f('fk_interactions_conversation_id_conversations')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_interactions')),
-    sa.UniqueConstraint('channel', 'account', 'external_message_id', name=op.f('uq_interactions_channel_account_external_message_id'))
+    sa.UniqueConstraint('external_message_id', 'channel', 'account', name=op.f('uq_interactions_external_message_id_channel_account'))
     )
     with op.batch_alter_table('interactions', schema=None) as batch_op:
         batch_op.create_index('ix_interactions_contact_time', ['contact_id', 'occurred_at'], unique=False)
-        batch_op.create_index('ix_interactions_channel_external', ['channel', 'external_message_id'], unique=False)
         batch_op.create_index('ix_interactions_conversation_time', ['conversation_id', 'occurred_at'], unique=False)
 
     # ### end Alembic commands ###
@@ -285,7 +284,6 @@ def downgrade() -> None:
     with op.batch_alter_table('interactions', schema=None) as batch_op:
         batch_op.drop_index('ix_interactions_conversation_time')
         batch_op.drop_index('ix_interactions_contact_time')
-        batch_op.drop_index('ix_interactions_channel_external')
 
     op.drop_table('interactions')
     with op.batch_alter_table('csat_responses', schema=None) as batch_op:
