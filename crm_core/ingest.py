@@ -29,7 +29,6 @@ from crm_core.models import (
 
 __all__ = ["InboundRecord", "RecordOutcome", "record_inbound", "store_inbound"]
 
-_ACTIVE = (ConversationStatus.OPEN.value, ConversationStatus.PENDING.value)
 _IdentityKey = tuple[str, str, str]
 _ThreadKey = tuple[uuid.UUID, str, str, str]
 
@@ -174,8 +173,8 @@ def _resolve_conversations(conn: Connection, batch: _Batch, fresh: list[InboundR
     rows = conn.execute(
         select(tbl.c.id, tbl.c.contact_id, tbl.c.channel, tbl.c.account, tbl.c.thread_key).where(
             tbl.c.contact_id.in_({key[0] for key in wanted}),
+            # Not closed: a resolved conversation the customer writes to again is reopened.
             tbl.c.closed_at.is_(None),
-            tbl.c.status.in_(_ACTIVE),
         )
     )
     for row in rows:

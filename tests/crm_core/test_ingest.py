@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from crm_core.db import Database
 from crm_core.ingest import InboundRecord, record_inbound
@@ -99,3 +99,29 @@ async def test_new_thread_of_a_known_contact_opens_a_second_conversation(databas
         [a, b], _ = await record_inbound(conn, [_record("m1", thread="t1"), _record("m2", thread="t2")], NOW)
     assert a.contact_id == b.contact_id
     assert a.conversation_id != b.conversation_id
+
+
+async def test_message_to_a_resolved_conversation_reopens_it_and_a_closed_one_starts_anew(
+    database: Database,
+) -> None:
+    async with database.writer.begin() as conn:
+        [first], _ = await record_inbound(conn, [_record("m1")], NOW)
+        await conn.execute(
+            update(Conversation).where(Conversation.id == first.conversation_id).values(status="resolved")
+        )
+    async with database.writer.begin() as conn:
+        [second], _ = await record_inbound(conn, [_record("m2")], NOW)
+    assert second.conversation_id == first.conversation_id
+    async with database.writer.begin() as conn:
+        status = (
+            await conn.execute(select(Conversation.status).where(Conversation.id == first.conversation_id))
+        ).scalar_one()
+        await conn.execute(
+            update(Conversation)
+            .where(Conversation.id == first.conversation_id)
+            .values(status="closed", closed_at=NOW)
+        )
+    assert status == "open"
+    async with database.writer.begin() as conn:
+        [third], _ = await record_inbound(conn, [_record("m3")], NOW)
+    assert third.conversation_id != first.conversation_id and third.contact_id == first.contact_id
