@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, case, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm_core.db import new_id, table
@@ -169,7 +169,11 @@ def _thread_key(batch: _Batch, record: InboundRecord) -> _ThreadKey:
 
 def _resolve_conversations(conn: Connection, batch: _Batch, fresh: list[InboundRecord]) -> None:
     tbl = table(Conversation)
-    wanted = {_thread_key(batch, r) for r in fresh}
+    # The earliest message of each thread: a new conversation's last activity starts there.
+    wanted: dict[_ThreadKey, datetime] = {}
+    for record in fresh:
+        key = _thread_key(batch, record)
+        wanted[key] = min(record.occurred_at, wanted.get(key, record.occurred_at))
     rows = conn.execute(
         select(tbl.c.id, tbl.c.contact_id, tbl.c.channel, tbl.c.account, tbl.c.thread_key).where(
             tbl.c.contact_id.in_({key[0] for key in wanted}),
@@ -182,7 +186,7 @@ def _resolve_conversations(conn: Connection, batch: _Batch, fresh: list[InboundR
         if key in wanted:
             batch.conversations[key] = row.id
     new_rows: list[dict[str, Any]] = []
-    for key in sorted(wanted - batch.conversations.keys(), key=str):
+    for key in sorted(wanted.keys() - batch.conversations.keys(), key=str):
         conversation_id = new_id()
         batch.conversations[key] = conversation_id
         contact_id, channel, account, thread = key
@@ -199,7 +203,7 @@ def _resolve_conversations(conn: Connection, batch: _Batch, fresh: list[InboundR
                 "team_id": None,
                 "priority": 0,
                 "opened_at": batch.now,
-                "last_message_at": batch.now,
+                "last_message_at": wanted[key],
                 "closed_at": None,
             }
         )
@@ -240,7 +244,13 @@ def _store_interactions(conn: Connection, batch: _Batch, fresh: list[InboundReco
     conn.execute(
         update(tbl)
         .where(tbl.c.id == bindparam("cid"))
-        .values(last_message_at=bindparam("at"), status=ConversationStatus.OPEN.value),
+        .values(
+            # A late message with an older timestamp must not move the conversation back in time.
+            last_message_at=case(
+                (tbl.c.last_message_at < bindparam("at"), bindparam("at")), else_=tbl.c.last_message_at
+            ),
+            status=ConversationStatus.OPEN.value,
+        ),
         [{"cid": cid, "at": at} for cid, at in touched.items()],
     )
 

@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from aiohttp import web
-from crm_core.accounts import create_agent, create_token
-from crm_core.demo import load_demo
 
+from crm_core.accounts import create_agent, create_token
 from crm_core.db import open_database
+from crm_core.demo import load_demo
 from crm_core.migrate import upgrade
 from crm_core.models import Role
 from hub.app import create_app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from importlib.resources import files
 
 from aiohttp import web
@@ -13,10 +14,15 @@ from hub.keys import DATABASE, PIPELINE
 __all__ = ["api_app"]
 
 
-async def openapi(_request: web.Request) -> web.Response:
-    """The OpenAPI description of this API."""
+def _openapi_handler() -> Callable[[web.Request], Awaitable[web.Response]]:
+    # Read once when the app is built, not from disk on the event loop at every request.
     body = files("hub.api").joinpath("openapi.json").read_bytes()
-    return web.Response(body=body, content_type="application/json")
+
+    async def openapi(_request: web.Request) -> web.Response:
+        """The OpenAPI description of this API."""
+        return web.Response(body=body, content_type="application/json")
+
+    return openapi
 
 
 def api_app(parent: web.Application) -> web.Application:
@@ -25,6 +31,6 @@ def api_app(parent: web.Application) -> web.Application:
     app[DATABASE] = parent[DATABASE]
     app[PIPELINE] = parent[PIPELINE]
     app[TOKEN_CACHE] = TokenCache(parent[DATABASE])
-    app.router.add_get("/openapi.json", openapi)
+    app.router.add_get("/openapi.json", _openapi_handler())
     app.router.add_routes(routes())
     return app

@@ -7,8 +7,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from aiohttp import web
-from crm_core.accounts import authenticate_token
 
+from crm_core.accounts import authenticate_token
 from crm_core.db import Database
 from hub.errors import Forbidden, Unauthorized
 

@@ -1,17 +1,33 @@
-"""Reading path and query parameters, with 400s that name the bad one."""
+"""Reading path and query parameters, with 400s that name the bad one; JSON answers and page cursors."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote, urlencode
 
 import orjson
 from aiohttp import web
 
 from hub.errors import BadRequest, NotFound
 
-__all__ = ["json_body", "path_id", "query_datetime", "query_int", "respond"]
+__all__ = [
+    "json_body",
+    "next_page",
+    "path_id",
+    "query_choice",
+    "query_cursor",
+    "query_datetime",
+    "query_int",
+    "query_uuid",
+    "respond",
+]
+
+
+def _invalid(name: str, problem: str) -> BadRequest:
+    return BadRequest(f"query parameter {name} {problem}", code="invalid_parameter")
 
 
 def path_id(request: web.Request, name: str = "id") -> uuid.UUID:
@@ -23,42 +39,71 @@ def path_id(request: web.Request, name: str = "id") -> uuid.UUID:
 
 
 def query_int(request: web.Request, name: str, default: int, *, low: int, high: int) -> int:
+    """An integer query parameter within ``low..high``; ``default`` when absent."""
     raw = request.query.get(name)
     if raw is None:
         return default
     try:
         value = int(raw)
     except ValueError as err:
-        raise BadRequest(f"query parameter {name} must be an integer", code="invalid_parameter") from err
+        raise _invalid(name, "must be an integer") from err
     if not low <= value <= high:
-        raise BadRequest(f"query parameter {name} must be between {low} and {high}", code="invalid_parameter")
+        raise _invalid(name, f"must be between {low} and {high}")
     return value
 
 
 def query_datetime(request: web.Request, name: str) -> datetime | None:
+    """An ISO 8601 instant with offset (``+`` sent as ``%2B``); None when absent."""
     raw = request.query.get(name)
     if raw is None:
         return None
     try:
         value = datetime.fromisoformat(raw)
     except ValueError as err:
-        raise BadRequest(f"query parameter {name} must be ISO 8601", code="invalid_parameter") from err
+        # An unencoded "+00:00" arrives as " 00:00": say so, it is the usual mistake.
+        raise _invalid(name, "must be ISO 8601 with an offset (send + as %2B)") from err
     if value.tzinfo is None:
-        raise BadRequest(f"query parameter {name} needs a time zone offset", code="invalid_parameter")
+        raise _invalid(name, "needs a time zone offset")
     return value
 
 
 def query_uuid(request: web.Request, name: str) -> uuid.UUID | None:
+    """An id query parameter; None when absent."""
     raw = request.query.get(name)
     if raw is None:
         return None
     try:
         return uuid.UUID(raw)
     except ValueError as err:
-        raise BadRequest(f"query parameter {name} must be an id", code="invalid_parameter") from err
+        raise _invalid(name, "must be an id") from err
+
+
+def query_choice(request: web.Request, name: str, choices: Collection[str]) -> str | None:
+    """A query parameter that must be one of ``choices``; None when absent."""
+    raw = request.query.get(name)
+    if raw is not None and raw not in choices:
+        raise _invalid(name, f"must be one of {', '.join(sorted(choices))}")
+    return raw
+
+
+def query_cursor(request: web.Request) -> tuple[datetime | None, uuid.UUID | None]:
+    """The keyset cursor ``before`` (instant) and ``before_id`` (tie-breaker; needs ``before``)."""
+    before, before_id = query_datetime(request, "before"), query_uuid(request, "before_id")
+    if before_id is not None and before is None:
+        raise _invalid("before_id", "needs before (the instant of the row it names)")
+    return before, before_id
+
+
+def next_page(request: web.Request, at: datetime, row_id: uuid.UUID) -> str:
+    """This request's query string with the cursor moved past the row at (``at``, ``row_id``)."""
+    query = [(k, v) for k, v in request.query.items() if k not in ("before", "before_id")]
+    query += [("before", at.isoformat()), ("before_id", str(row_id))]
+    # quote, not quote_plus: "+" in an offset must travel as %2B.
+    return urlencode(query, quote_via=quote)
 
 
 async def json_body(request: web.Request) -> dict[str, Any]:
+    """The request body as a JSON object, or BadRequest."""
     try:
         data = orjson.loads(await request.read())
     except orjson.JSONDecodeError as err:

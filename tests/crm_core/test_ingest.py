@@ -125,3 +125,21 @@ async def test_message_to_a_resolved_conversation_reopens_it_and_a_closed_one_st
     async with database.writer.begin() as conn:
         [third], _ = await record_inbound(conn, [_record("m3")], NOW)
     assert third.conversation_id != first.conversation_id and third.contact_id == first.contact_id
+
+
+async def test_a_late_message_does_not_move_the_conversation_back_in_time(database: Database) -> None:
+    late = InboundRecord(
+        channel="api", account="default", external_id="alice", external_message_id="old",
+        thread_key="alice", occurred_at=NOW - timedelta(hours=2), source_kind="text", text="sent earlier",
+    )  # fmt: skip
+    async with database.writer.begin() as conn:
+        [first], _ = await record_inbound(conn, [_record("m1")], NOW)
+    async with database.writer.begin() as conn:
+        await record_inbound(conn, [late], NOW)
+    async with database.reader.connect() as conn:
+        last = (
+            await conn.execute(
+                select(Conversation.last_message_at).where(Conversation.id == first.conversation_id)
+            )
+        ).scalar_one()
+    assert last == NOW
