@@ -155,6 +155,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             settings = settings.model_copy(
                 update={k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
             )
+        if settings.is_sqlite:
+            # The embedded default keeps its SQLite file here: every command may be the first to run.
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
         logging.basicConfig(
             level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )

@@ -32,6 +32,7 @@ def _run(data_dir: Path, *args: str, **env: str) -> subprocess.CompletedProcess[
 
 
 def test_migrate_demo_user_and_token(tmp_path: Path) -> None:
+    assert _run(tmp_path / "fresh", "migrate").stdout.strip() == "database is up to date"  # dir made
     assert _run(tmp_path, "migrate").stdout.strip() == "database is up to date"
     first = _run(tmp_path, "demo")
     assert first.returncode == 0, first.stderr
@@ -58,6 +59,7 @@ def test_serve_demo_starts_with_data_and_prints_where_to_sign_in(tmp_path: Path)
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")}
+    tmp_path = tmp_path / "not-yet-there"  # a fresh clone has no ./var
     env.update({"SWITCHBOARD_DATA_DIR": str(tmp_path), "SWITCHBOARD_PORT": str(port)})
     process = subprocess.Popen(
         [sys.executable, "-m", "hub", "serve", "--demo"], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
