@@ -7,13 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm_core.db import table
 from crm_core.events import EventDraft, StoredEvent, write_events
 from crm_core.models import Direction, Interaction
 
-__all__ = ["STATUS_ORDER", "DeliveryReport", "apply_delivery_reports", "store_delivery_reports"]
+__all__ = ["STATUS_ORDER", "DeliveryReport", "store_delivery_reports"]
 
 # queued < sent < delivered < read; failed may follow any of them and is final.
 STATUS_ORDER = {"queued": 0, "sent": 1, "delivered": 2, "read": 3, "failed": 4}
@@ -69,10 +68,3 @@ def store_delivery_reports(
             )
         )
     return write_events(conn, drafts, now)
-
-
-async def apply_delivery_reports(
-    conn: AsyncConnection, reports: Sequence[DeliveryReport], now: datetime
-) -> list[StoredEvent]:
-    """:func:`store_delivery_reports` on an async connection."""
-    return await conn.run_sync(store_delivery_reports, reports, now)

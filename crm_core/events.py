@@ -17,8 +17,6 @@ __all__ = [
     "EventDraft",
     "StoredEvent",
     "add_events",
-    "load_events",
-    "mark_relayed",
     "set_relayed",
     "unrelayed_events",
     "write_events",
@@ -63,17 +61,6 @@ async def add_events(conn: AsyncConnection, drafts: Sequence[EventDraft], now: d
     return await conn.run_sync(write_events, drafts, now)
 
 
-async def load_events(conn: AsyncConnection, ids: Sequence[uuid.UUID]) -> list[StoredEvent]:
-    """Read events by id, oldest first."""
-    tbl = table(EventRecord)
-    rows = await conn.execute(
-        select(tbl.c.id, tbl.c.name, tbl.c.payload, tbl.c.occurred_at)
-        .where(tbl.c.id.in_(ids))
-        .order_by(tbl.c.id)
-    )
-    return [StoredEvent(r.id, r.name, r.payload, r.occurred_at) for r in rows]
-
-
 async def unrelayed_events(
     conn: AsyncConnection, *, older_than: datetime, limit: int = 500
 ) -> list[StoredEvent]:
@@ -94,8 +81,3 @@ def set_relayed(conn: Connection, ids: Sequence[uuid.UUID], now: datetime) -> No
     if ids:
         tbl = table(EventRecord)
         conn.execute(update(tbl).where(tbl.c.id.in_(ids)).values(relayed_at=now))
-
-
-async def mark_relayed(conn: AsyncConnection, ids: Sequence[uuid.UUID], now: datetime) -> None:
-    """:func:`set_relayed` on an async connection."""
-    await conn.run_sync(set_relayed, ids, now)

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import getpass
 import logging
 import os
 import secrets
 import sys
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 from aiohttp import web
 
 from crm_core.accounts import create_agent, create_token
-from crm_core.db import open_database
+from crm_core.db import Database, open_database
 from crm_core.demo import load_demo
 from crm_core.migrate import upgrade
 from crm_core.models import Role
@@ -59,12 +60,19 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _migrate(settings: HubSettings) -> None:
+@contextlib.asynccontextmanager
+async def _database(settings: HubSettings) -> AsyncIterator[Database]:
+    """The configured database, disposed of when the command is done with it."""
     db = open_database(settings.effective_database_url, sqlite_synchronous=settings.sqlite_synchronous)
     try:
-        await upgrade(db.writer)
+        yield db
     finally:
         await db.dispose()
+
+
+async def _migrate(settings: HubSettings) -> None:
+    async with _database(settings) as db:
+        await upgrade(db.writer)
 
 
 def _data_file(settings: HubSettings, name: str) -> Path:
@@ -75,17 +83,13 @@ def _data_file(settings: HubSettings, name: str) -> Path:
 async def _demo(settings: HubSettings) -> None:
     """Migrate, load the demo set once, and print where to sign in."""
     await _migrate(settings)
-    db = open_database(settings.effective_database_url, sqlite_synchronous=settings.sqlite_synchronous)
     token_file = _data_file(settings, DEMO_TOKEN_FILE)
-    try:
-        async with db.writer.begin() as conn:
-            summary = await load_demo(conn, utcnow())
-            if summary.created or not token_file.exists():
-                token, _info = await create_token(conn, name="demo", role=Role.ADMIN, now=utcnow())
-                token_file.write_text(token)
-                token_file.chmod(0o600)
-    finally:
-        await db.dispose()
+    async with _database(settings) as db, db.writer.begin() as conn:
+        summary = await load_demo(conn, utcnow())
+        if summary.created or not token_file.exists():
+            token, _info = await create_token(conn, name="demo", role=Role.ADMIN, now=utcnow())
+            token_file.write_text(token)
+            token_file.chmod(0o600)
     print(f"Demo data {'loaded' if summary.created else 'already present'}.")
     print(f"  Sign in as {summary.admin_email} / {summary.admin_password}")
     print(f"  API token (admin): {token_file.read_text().strip()}")
@@ -125,24 +129,16 @@ def _serve(settings: HubSettings, demo: bool) -> None:
 
 async def _create_user(settings: HubSettings, args: argparse.Namespace) -> None:
     password = args.password or os.environ.get("SWITCHBOARD_NEW_PASSWORD") or getpass.getpass("Password: ")
-    db = open_database(settings.effective_database_url)
-    try:
-        async with db.writer.begin() as conn:
-            agent = await create_agent(
-                conn, name=args.name, email=args.email, role=Role(args.role), password=password, now=utcnow()
-            )
-    finally:
-        await db.dispose()
+    async with _database(settings) as db, db.writer.begin() as conn:
+        agent = await create_agent(
+            conn, name=args.name, email=args.email, role=Role(args.role), password=password, now=utcnow()
+        )
     print(f"created {agent.role} {agent.email} ({agent.id})")
 
 
 async def _create_token(settings: HubSettings, args: argparse.Namespace) -> None:
-    db = open_database(settings.effective_database_url)
-    try:
-        async with db.writer.begin() as conn:
-            token, _info = await create_token(conn, name=args.name, role=Role(args.role), now=utcnow())
-    finally:
-        await db.dispose()
+    async with _database(settings) as db, db.writer.begin() as conn:
+        token, _info = await create_token(conn, name=args.name, role=Role(args.role), now=utcnow())
     print(token)
 
 

@@ -64,39 +64,17 @@ class InboundKind(enum.StrEnum):
 
 
 class DeliveryStatus(enum.StrEnum):
-    """Delivery state of an outgoing message; only moves forward (see `advances`)."""
+    """Delivery state of an outgoing message.
+
+    Stored statuses only move forward, queued < sent < delivered < read, and failed may follow any of them
+    and is final: the CRM core enforces it where the status is written (crm_core.delivery).
+    """
 
     QUEUED = "queued"
     SENT = "sent"
     DELIVERED = "delivered"
     READ = "read"
     FAILED = "failed"
-
-    @property
-    def rank(self) -> int:
-        return _STATUS_RANK[self]
-
-    def advances(self, current: DeliveryStatus | None) -> bool:
-        """Whether moving from `current` to this status is a step forward.
-
-        queued < sent < delivered < read; failed may follow any of them and is final.
-        """
-        if current is None:
-            return True
-        if current is DeliveryStatus.FAILED:
-            return False
-        if self is DeliveryStatus.FAILED:
-            return True
-        return self.rank > current.rank
-
-
-_STATUS_RANK = {
-    DeliveryStatus.QUEUED: 0,
-    DeliveryStatus.SENT: 1,
-    DeliveryStatus.DELIVERED: 2,
-    DeliveryStatus.READ: 3,
-    DeliveryStatus.FAILED: 4,
-}
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,18 @@ from datetime import datetime
 
 from hub.messages import utcnow
 
-__all__ = ["Bus", "Event", "Handler", "Subscription"]
+__all__ = [
+    "MAX_RETRY_DELAY",
+    "Bus",
+    "Event",
+    "Handler",
+    "Subscription",
+    "check_subscribe_options",
+    "retry_delay",
+]
+
+MAX_RETRY_DELAY = 5.0
+"""Longest wait, in seconds, before a failed batch is delivered again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +38,11 @@ class Event:
     payload: Mapping[str, str]
     id: str
     occurred_at: datetime = field(default_factory=utcnow)
+
+    def __post_init__(self) -> None:
+        # Both buses carry occurred_at as tz-aware ISO 8601: refuse a naive one where it is made.
+        if self.occurred_at.utcoffset() is None:
+            raise ValueError(f"event {self.id} ({self.name}): occurred_at must be timezone-aware")
 
 
 Handler = Callable[[Sequence[Event]], Awaitable[None]]
@@ -66,3 +82,15 @@ class Bus(abc.ABC):
     @abc.abstractmethod
     async def close(self) -> None:
         """Stop every subscription and release connections."""
+
+
+def check_subscribe_options(*, batch_size: int, max_deliveries: int) -> None:
+    """Raise ValueError unless both are at least 1."""
+    for name, value in (("batch_size", batch_size), ("max_deliveries", max_deliveries)):
+        if value < 1:
+            raise ValueError(f"{name} must be at least 1, not {value}")
+
+
+def retry_delay(backoff: float, deliveries: int) -> float:
+    """Seconds to wait before delivering again: doubles with each delivery so far, capped."""
+    return min(backoff * 2.0 ** (deliveries - 1), MAX_RETRY_DELAY)

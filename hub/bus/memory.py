@@ -12,13 +12,11 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from hub.bus.base import Bus, Event, Handler, Subscription
+from hub.bus.base import Bus, Event, Handler, Subscription, check_subscribe_options, retry_delay
 
 __all__ = ["MemoryBus"]
 
 logger = logging.getLogger(__name__)
-
-_MAX_RETRY_DELAY = 5.0
 
 
 @dataclass(slots=True)
@@ -117,9 +115,8 @@ class _Consumer:
             await self._bury(spent)
         if not again:
             return
-        delay = min(self._bus.retry_backoff * 2 ** (again[0].count - 1), _MAX_RETRY_DELAY)
         try:
-            await asyncio.sleep(delay)
+            await asyncio.sleep(retry_delay(self._bus.retry_backoff, again[0].count))
         finally:
             # Returned to the group even when cancelled during the backoff: they are still unacknowledged.
             self._group.put_back(again)
@@ -171,8 +168,6 @@ class MemoryBus(Bus):
 
     async def publish(self, stream: str, events: Sequence[Event]) -> None:
         """Append events to a stream: every group that exists now gets each of them."""
-        for event in events:
-            _require_aware(event)
         for name, group in self._streams.get(stream, {}).items():
             dropped = group.put(_Delivery(event) for event in events)
             if dropped:
@@ -193,7 +188,7 @@ class MemoryBus(Bus):
         """Start a consumer in ``group`` (created if new) that hands batches of events to ``handler``."""
         if self._closed:
             raise RuntimeError("the bus is closed")
-        _require_positive(batch_size=batch_size, max_deliveries=max_deliveries)
+        check_subscribe_options(batch_size=batch_size, max_deliveries=max_deliveries)
         worker = _Consumer(self, stream, group, handler, batch_size=batch_size, max_deliveries=max_deliveries)
         name = f"bus:{stream}:{group}:{consumer or 'consumer'}"
         subscription = _TaskSubscription(self, worker, name)
@@ -207,15 +202,3 @@ class MemoryBus(Bus):
         """Stop every subscription; unacknowledged events stay queued in their groups."""
         self._closed = True
         await asyncio.gather(*(subscription.close() for subscription in list(self._subscriptions)))
-
-
-def _require_aware(event: Event) -> None:
-    # The Redis bus must encode occurred_at as tz-aware ISO 8601; refusing here too keeps both buses alike.
-    if event.occurred_at.utcoffset() is None:
-        raise ValueError(f"event {event.id} ({event.name}): occurred_at must be timezone-aware")
-
-
-def _require_positive(**values: int) -> None:
-    for name, value in values.items():
-        if value < 1:
-            raise ValueError(f"{name} must be at least 1, not {value}")

@@ -28,13 +28,12 @@ from redis.backoff import ExponentialBackoff
 from redis.exceptions import RedisError, ResponseError
 from redis.typing import EncodableT, FieldT
 
-from hub.bus.base import Bus, Event, Handler, Subscription
+from hub.bus.base import Bus, Event, Handler, Subscription, check_subscribe_options, retry_delay
 
 __all__ = ["RedisBus"]
 
 logger = logging.getLogger(__name__)
 
-_MAX_RETRY_DELAY = 5.0
 _MAX_RECONNECT_DELAY = 5.0
 
 
@@ -49,8 +48,6 @@ class _Entry:
 
 def encode_event(event: Event) -> dict[str, str]:
     """The stream entry fields for an event."""
-    if event.occurred_at.utcoffset() is None:
-        raise ValueError(f"event {event.id} ({event.name}): occurred_at must be timezone-aware")
     return {
         "name": event.name,
         "id": event.id,
@@ -238,8 +235,7 @@ class _Consumer:
         if again:
             # They stay in our pending list; the next read of it delivers them again (and counts it).
             self._own_pending = True
-            delay = self._bus.retry_backoff * 2 ** (again[0].deliveries - 1)
-            await asyncio.sleep(min(delay, _MAX_RETRY_DELAY))
+            await asyncio.sleep(retry_delay(self._bus.retry_backoff, again[0].deliveries))
 
     async def _bury(self, entries: Sequence[_Entry]) -> None:
         """Copy entries to the dead-letter stream and acknowledge them, atomically."""
@@ -354,9 +350,7 @@ class RedisBus(Bus):
         """Start a consumer in ``group`` (created if new) that hands batches of events to ``handler``."""
         if self._closed:
             raise RuntimeError("the bus is closed")
-        for label, value in (("batch_size", batch_size), ("max_deliveries", max_deliveries)):
-            if value < 1:
-                raise ValueError(f"{label} must be at least 1, not {value}")
+        check_subscribe_options(batch_size=batch_size, max_deliveries=max_deliveries)
         # "$": a new group gets what is published from now on, not the stream's whole history.
         await _create_group(self._redis, stream, group, "$")
         worker = _Consumer(

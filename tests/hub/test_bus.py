@@ -283,8 +283,8 @@ async def test_an_unread_backlog_is_trimmed_to_about_maxlen(make_bus: BusFactory
 
 
 async def test_naive_timestamps_are_refused(bus: Bus, stream: str) -> None:
-    naive = Event(name="sla.breached", payload={}, id="ev-naive", occurred_at=datetime(2025, 1, 1))
     with pytest.raises(ValueError, match="timezone-aware"):
+        naive = Event(name="sla.breached", payload={}, id="ev-naive", occurred_at=datetime(2025, 1, 1))
         await bus.publish(stream, [naive])
 
 

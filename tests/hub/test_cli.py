@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import json
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
+import aiohttp
 import pytest
 
-pytestmark = pytest.mark.slow
+from tests.hub.processes import ROOT, free_port, start_hub
 
-ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.slow
 
 
 def _run(data_dir: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -54,36 +51,26 @@ def test_bad_setting_stops_the_command_naming_it(tmp_path: Path) -> None:
     assert "SWITCHBOARD_PORT" in result.stderr
 
 
-def test_serve_demo_starts_with_data_and_prints_where_to_sign_in(tmp_path: Path) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+async def test_serve_demo_starts_with_data_and_prints_where_to_sign_in(tmp_path: Path) -> None:
+    port = free_port()
+    data_dir = tmp_path / "not-yet-there"  # a fresh clone has no ./var
     env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")}
-    tmp_path = tmp_path / "not-yet-there"  # a fresh clone has no ./var
-    env.update({"SWITCHBOARD_DATA_DIR": str(tmp_path), "SWITCHBOARD_PORT": str(port)})
-    process = subprocess.Popen(
-        [sys.executable, "-m", "hub", "serve", "--demo"], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
-    )
+    env["SWITCHBOARD_DATA_DIR"] = str(data_dir)
+    process = await start_hub(env, port, "--demo", stdout=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 60
-        ready = False
-        while time.monotonic() < deadline and not ready:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as response:
-                    ready = response.status == 200
-            except OSError:
-                time.sleep(0.2)
-        assert ready, "hub did not become ready"
-        token = (tmp_path / "demo-token").read_text().strip()
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{port}/api/v1/contacts?limit=100", headers={"Authorization": f"Bearer {token}"}
-        )
-        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
+        token = (data_dir / "demo-token").read_text().strip()
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(
+                f"http://127.0.0.1:{port}/api/v1/contacts?limit=100",
+                headers={"Authorization": f"Bearer {token}"},
+            ) as response,
+        ):
             assert response.status == 200
-            contacts = json.loads(response.read())["items"]
+            contacts = (await response.json())["items"]
         assert len(contacts) >= 10  # the demo's customers
     finally:
         process.terminate()
         output, _ = process.communicate(timeout=30)
     assert "Sign in as" in output and f"http://localhost:{port}/" in output
-    assert (tmp_path / "switchboard.db").exists()
+    assert (data_dir / "switchboard.db").exists()

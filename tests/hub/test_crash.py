@@ -6,10 +6,7 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -20,36 +17,9 @@ from channels.api.parse import sign
 from crm_core.db import open_database
 from crm_core.models import Interaction
 from tests.hub.conftest import API_SECRET
+from tests.hub.processes import free_port, start_hub
 
 pytestmark = pytest.mark.slow
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-async def _start_hub(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    full_env = {**os.environ, **env, "SWITCHBOARD_PORT": str(port), "SWITCHBOARD_HOST": "127.0.0.1"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "hub", "serve"], cwd=ROOT, env=full_env, stdout=subprocess.DEVNULL
-    )
-    async with aiohttp.ClientSession() as session:
-        for _ in range(200):
-            if process.poll() is not None:
-                raise AssertionError(f"hub exited with {process.returncode}")
-            try:
-                async with session.get(f"http://127.0.0.1:{port}/readyz") as response:
-                    if response.status == 200:
-                        return process
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-    process.kill()
-    raise AssertionError("hub did not become ready")
 
 
 async def _post(session: aiohttp.ClientSession, port: int, message_id: str) -> dict[str, Any] | None:
@@ -70,7 +40,7 @@ async def _post(session: aiohttp.ClientSession, port: int, message_id: str) -> d
 
 
 async def _send_until_killed(
-    port: int, process: subprocess.Popen[bytes], kill_after: int
+    port: int, process: subprocess.Popen[str], kill_after: int
 ) -> tuple[set[str], int]:
     acked: set[str] = set()
     sent = 0
@@ -94,8 +64,8 @@ async def _send_until_killed(
 
 async def test_sigkill_loses_no_acknowledged_message(runtime: dict[str, str]) -> None:
     env = runtime
-    port = _free_port()
-    process = await _start_hub(env, port)
+    port = free_port()
+    process = await start_hub({**os.environ, **env}, port, stdout=subprocess.DEVNULL)
     try:
         acked, sent = await _send_until_killed(port, process, kill_after=400)
     finally:
@@ -116,7 +86,7 @@ async def test_sigkill_loses_no_acknowledged_message(runtime: dict[str, str]) ->
     assert acked <= stored, f"{len(acked - stored)} acknowledged messages were lost"
 
     # After a restart, every acknowledged message is known (answered as a duplicate).
-    process = await _start_hub(env, port)
+    process = await start_hub({**os.environ, **env}, port, stdout=subprocess.DEVNULL)
     try:
         async with aiohttp.ClientSession() as session:
             sample = sorted(acked)[:50]
