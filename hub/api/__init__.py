@@ -9,7 +9,7 @@ from aiohttp import web
 
 from hub.api.auth import TOKEN_CACHE, TokenCache, auth_middleware
 from hub.api.resources import routes
-from hub.keys import DATABASE, PIPELINE
+from hub.keys import DATABASE
 
 __all__ = ["api_app"]
 
@@ -26,10 +26,8 @@ def _openapi_handler() -> Callable[[web.Request], Awaitable[web.Response]]:
 
 
 def api_app(parent: web.Application) -> web.Application:
-    """The /api/v1 sub-application, sharing the parent's database and pipeline."""
+    """The /api/v1 sub-application; handlers reach the parent's state through request.config_dict."""
     app = web.Application(middlewares=[auth_middleware])
-    app[DATABASE] = parent[DATABASE]
-    app[PIPELINE] = parent[PIPELINE]
     app[TOKEN_CACHE] = TokenCache(parent[DATABASE])
     app.router.add_get("/openapi.json", _openapi_handler())
     app.router.add_routes(routes())

@@ -41,7 +41,7 @@ async def contacts_index(request: web.Request) -> web.Response:
     require_role(request, *ANY_ROLE)
     limit = query_int(request, "limit", 50, low=1, high=500)
     offset = query_int(request, "offset", 0, low=0, high=1_000_000)
-    async with request.app[DATABASE].reader.connect() as conn:
+    async with request.config_dict[DATABASE].reader.connect() as conn:
         items = await search_contacts(conn, request.query.get("q") or None, limit=limit, offset=offset)
     return respond({"items": items, "limit": limit, "offset": offset})
 
@@ -49,7 +49,7 @@ async def contacts_index(request: web.Request) -> web.Response:
 async def contact_show(request: web.Request) -> web.Response:
     """One contact's own fields (a merged-away contact too, with ``merged_into_id``)."""
     require_role(request, *ANY_ROLE)
-    async with request.app[DATABASE].reader.connect() as conn:
+    async with request.config_dict[DATABASE].reader.connect() as conn:
         contact = await get_contact(conn, path_id(request))
     if contact is None:
         raise NotFound("no such contact")
@@ -69,7 +69,7 @@ async def contact_360(request: web.Request) -> web.Response:
     principal = require_role(request, *ANY_ROLE)
     contact_id = path_id(request)
     recent = query_int(request, "recent", 50, low=1, high=500)
-    async with request.app[DATABASE].reader.connect() as conn:
+    async with request.config_dict[DATABASE].reader.connect() as conn:
         view = await customer_360(conn, contact_id, recent=recent)
     if view is None:
         raise NotFound("no such contact")
@@ -95,13 +95,13 @@ async def contact_merge(request: web.Request) -> web.Response:
     merged_id = _merge_id(await json_body(request))
     # Merges go through the writer engine: on SQLite it is the one connection allowed to write.
     try:
-        async with request.app[DATABASE].writer.begin() as conn:
+        async with request.config_dict[DATABASE].writer.begin() as conn:
             outcome = await merge_contacts(conn, survivor_id, merged_id, actor=principal.actor, now=utcnow())
     except ContactNotFound as err:
         raise NotFound(str(err)) from err
     except MergeRefused as err:
         raise Conflict(str(err), code="merge_refused") from err
-    request.app[PIPELINE].notify_committed(outcome.events)
+    request.config_dict[PIPELINE].notify_committed(outcome.events)
     return respond(outcome)
 
 
@@ -112,7 +112,7 @@ async def conversations_index(request: web.Request) -> web.Response:
     before, before_id = query_cursor(request)
     status = query_choice(request, "status", STATUSES)
     contact_id, assignee_id = query_uuid(request, "contact_id"), query_uuid(request, "assignee_id")
-    async with request.app[DATABASE].reader.connect() as conn:
+    async with request.config_dict[DATABASE].reader.connect() as conn:
         # One row more than asked tells whether there is a next page.
         items = await list_conversations(
             conn,
@@ -132,7 +132,7 @@ async def conversations_index(request: web.Request) -> web.Response:
 async def conversation_show(request: web.Request) -> web.Response:
     """One conversation with its contact's name."""
     require_role(request, *ANY_ROLE)
-    async with request.app[DATABASE].reader.connect() as conn:
+    async with request.config_dict[DATABASE].reader.connect() as conn:
         conversation = await get_conversation(conn, path_id(request))
     if conversation is None:
         raise NotFound("no such conversation")
@@ -145,7 +145,7 @@ async def conversation_interactions(request: web.Request) -> web.Response:
     conversation_id = path_id(request)
     limit = query_int(request, "limit", 100, low=1, high=1000)
     before, before_id = query_cursor(request)
-    async with request.app[DATABASE].reader.connect() as conn:
+    async with request.config_dict[DATABASE].reader.connect() as conn:
         if await get_conversation(conn, conversation_id) is None:
             raise NotFound("no such conversation")
         items = await list_interactions(
