@@ -6,6 +6,7 @@ Fails at start with a :class:`~hub.errors.ConfigError` that names the bad settin
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import tomllib
 from collections.abc import Mapping
@@ -80,8 +81,6 @@ def _as_env_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (list, dict)):
-        import json
-
         return json.dumps(value)
     return str(value)
 
