@@ -1,4 +1,3 @@
-# ruff: noqa: RUF001  (mixed-script customer messages on purpose: look-alike letters are real text)
 """The demo's content: believable customers in Hebrew, Persian, Arabic and English, and the team serving them.
 
 Times are minutes before the moment the demo is loaded, so the data always looks fresh.

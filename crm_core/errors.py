@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-__all__ = ["Conflict", "ContactNotFound", "CrmError", "MergeRefused"]
+__all__ = ["Conflict", "ContactNotFound", "CrmError", "MergeRefused", "NotFoundError"]
 
 
 class CrmError(Exception):
@@ -29,3 +29,9 @@ class Conflict(CrmError):
     """The record would duplicate one that must be unique (an agent's email)."""
 
     code: ClassVar[str] = "conflict"
+
+
+class NotFoundError(CrmError):
+    """No record has the given id (a conversation, an identity, a dead reply)."""
+
+    code: ClassVar[str] = "not_found"

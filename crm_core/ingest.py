@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, case, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm_core.db import new_id, table
@@ -26,6 +26,7 @@ from crm_core.models import (
     Interaction,
     InteractionKind,
 )
+from crm_core.models_messaging import MergeSuggestion
 
 __all__ = ["InboundRecord", "RecordOutcome", "record_inbound", "store_inbound"]
 
@@ -50,6 +51,10 @@ class InboundRecord:
     email: str | None = None
     phone: str | None = None
     kind: InteractionKind = InteractionKind.MESSAGE
+    verified: bool = False
+    """The channel vouches for ``phone``/``email``: a new identity joins the contact who has them."""
+    opt_change: str | None = None
+    """``out`` (STOP) or ``in`` (START): recorded on the identity."""
 
     @property
     def dedup_key(self) -> tuple[str, str, str]:
@@ -125,14 +130,24 @@ def _resolve_contacts(conn: Connection, batch: _Batch, fresh: list[InboundRecord
     )
     for row in rows:
         batch.contacts[(row.channel, row.account, row.external_id)] = row.contact_id
+    unknown = [r for r in fresh if r.identity_key not in batch.contacts]
+    if not unknown:
+        return
+    owners = _verified_owners(conn, unknown)
     new_contacts: list[dict[str, Any]] = []
     new_identities: list[dict[str, Any]] = []
-    for record in fresh:
+    for record in unknown:
         if record.identity_key in batch.contacts:
             continue
-        contact_id = new_id()
+        contact_id = _owner_of(owners, record)
+        if contact_id is None:
+            contact_id = new_id()
+            new_contacts.append(_contact_row(contact_id, record, batch.now))
+            batch.events.append(EventDraft("contact.created", {"contact_id": str(contact_id)}))
+            # The next record of this batch with the same verified number joins this contact.
+            if record.verified:
+                owners.update({k: contact_id for k in _verified_keys(record)})
         batch.contacts[record.identity_key] = contact_id
-        new_contacts.append(_contact_row(contact_id, record, batch.now))
         new_identities.append(
             {
                 "id": new_id(),
@@ -141,12 +156,93 @@ def _resolve_contacts(conn: Connection, batch: _Batch, fresh: list[InboundRecord
                 "account": record.account,
                 "external_id": record.external_id,
                 "created_at": batch.now,
+                "last_inbound_at": None,
+                "opted_out_at": None,
             }
         )
-        batch.events.append(EventDraft("contact.created", {"contact_id": str(contact_id)}))
     if new_contacts:
         conn.execute(insert(table(Contact)), new_contacts)
-        conn.execute(insert(tbl), new_identities)
+        _suggest_merges(conn, batch, new_contacts)
+    conn.execute(insert(tbl), new_identities)
+
+
+def _verified_keys(record: InboundRecord) -> list[str]:
+    keys = []
+    if record.phone:
+        keys.append("phone:" + record.phone)
+    if record.email:
+        keys.append("email:" + record.email.casefold())
+    return keys
+
+
+def _owner_of(owners: dict[str, uuid.UUID], record: InboundRecord) -> uuid.UUID | None:
+    if not record.verified:
+        return None
+    for key in _verified_keys(record):
+        if key in owners:
+            return owners[key]
+    return None
+
+
+def _verified_owners(conn: Connection, records: Sequence[InboundRecord]) -> dict[str, uuid.UUID]:
+    """Contacts who already have a verified number or address of these records (one per key)."""
+    phones = {r.phone for r in records if r.verified and r.phone}
+    emails = {r.email.casefold() for r in records if r.verified and r.email}
+    if not phones and not emails:
+        return {}
+    tbl = table(Contact)
+    rows = conn.execute(
+        select(tbl.c.id, tbl.c.phone, tbl.c.email)
+        .where(
+            tbl.c.merged_into_id.is_(None),
+            or_(tbl.c.phone.in_(phones), func.lower(tbl.c.email).in_(emails)),
+        )
+        .order_by(tbl.c.created_at)
+    )
+    owners: dict[str, uuid.UUID] = {}
+    for row in rows:
+        if row.phone in phones:
+            owners.setdefault("phone:" + row.phone, row.id)
+        if row.email and row.email.casefold() in emails:
+            owners.setdefault("email:" + row.email.casefold(), row.id)
+    return owners
+
+
+def _suggest_merges(conn: Connection, batch: _Batch, new_contacts: list[dict[str, Any]]) -> None:
+    """A new contact sharing an older one's display name may be the same person: suggest, never merge."""
+    names = {c["display_name"].casefold(): c["id"] for c in new_contacts if c["display_name"]}
+    if not names:
+        return
+    tbl = table(Contact)
+    rows = conn.execute(
+        select(tbl.c.id, tbl.c.display_name).where(
+            func.lower(tbl.c.display_name).in_(names),
+            tbl.c.merged_into_id.is_(None),
+            tbl.c.id.not_in([c["id"] for c in new_contacts]),
+        )
+    )
+    suggestions = []
+    for row in rows:
+        contact_id = names.get((row.display_name or "").casefold())
+        if contact_id is None:
+            continue
+        suggestions.append(
+            {
+                "id": new_id(),
+                "contact_id": contact_id,
+                "candidate_id": row.id,
+                "reason": "same display name",
+                "created_at": batch.now,
+                "resolved_at": None,
+            }
+        )
+        batch.events.append(
+            EventDraft(
+                "contact.merge_suggested", {"contact_id": str(contact_id), "candidate_id": str(row.id)}
+            )
+        )
+    if suggestions:
+        conn.execute(insert(table(MergeSuggestion)), suggestions)
 
 
 def _contact_row(contact_id: uuid.UUID, record: InboundRecord, now: datetime) -> dict[str, Any]:
@@ -283,6 +379,49 @@ def _interaction_row(
     }
 
 
+def _touch_identities(conn: Connection, fresh: list[InboundRecord], now: datetime) -> None:
+    """Open reply windows (last inbound time, never moved back) and record STOP/START."""
+    latest: dict[_IdentityKey, datetime] = {}
+    for record in fresh:
+        latest[record.identity_key] = max(
+            record.occurred_at, latest.get(record.identity_key, record.occurred_at)
+        )
+    tbl = table(ContactIdentity)
+    keyed = and_(
+        tbl.c.channel == bindparam("ch"),
+        tbl.c.account == bindparam("acc"),
+        tbl.c.external_id == bindparam("ext"),
+    )
+    conn.execute(
+        update(tbl)
+        .where(keyed)
+        .values(
+            last_inbound_at=case(
+                (
+                    or_(tbl.c.last_inbound_at.is_(None), tbl.c.last_inbound_at < bindparam("at")),
+                    bindparam("at"),
+                ),
+                else_=tbl.c.last_inbound_at,
+            )
+        ),
+        [{"ch": ch, "acc": acc, "ext": ext, "at": at} for (ch, acc, ext), at in latest.items()],
+    )
+    changes = [r for r in fresh if r.opt_change in ("in", "out")]
+    if changes:
+        conn.execute(
+            update(tbl).where(keyed).values(opted_out_at=bindparam("opted")),
+            [
+                {
+                    "ch": r.channel,
+                    "acc": r.account,
+                    "ext": r.external_id,
+                    "opted": now if r.opt_change == "out" else None,
+                }
+                for r in changes
+            ],
+        )
+
+
 def store_inbound(
     conn: Connection, records: Sequence[InboundRecord], now: datetime
 ) -> tuple[list[RecordOutcome], list[StoredEvent]]:
@@ -303,6 +442,7 @@ def store_inbound(
         _resolve_contacts(conn, batch, fresh)
         _resolve_conversations(conn, batch, fresh)
         _store_interactions(conn, batch, fresh)
+        _touch_identities(conn, fresh, now)
     events = write_events(conn, batch.events, now)
     outcomes: list[RecordOutcome] = []
     first_seen: set[tuple[str, str, str]] = set()

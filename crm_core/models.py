@@ -116,6 +116,10 @@ class ContactIdentity(Base):
     account: Mapped[str] = mapped_column(String(200))
     external_id: Mapped[str] = mapped_column(String(320))
     created_at: Mapped[datetime]
+    last_inbound_at: Mapped[datetime | None]
+    """When the customer last wrote from this address: opens reply windows (WhatsApp's 24 hours)."""
+    opted_out_at: Mapped[datetime | None]
+    """Set by STOP, cleared by START: nothing but the confirmation is sent while set."""
 
 
 class SlaTier(Base):
@@ -234,6 +238,8 @@ class Interaction(Base):
         # provider's id leads so that a batch's `IN (...)` lookup is an index condition whatever the
         # planner's statistics say; delivery reports (channel + id) use the same index.
         UniqueConstraint("external_message_id", "channel", "account"),
+        # A retried reply (same Idempotency-Key) is queued once.
+        UniqueConstraint("conversation_id", "idempotency_key"),
         Index("ix_interactions_conversation_time", "conversation_id", "occurred_at"),
         Index("ix_interactions_contact_time", "contact_id", "occurred_at"),
     )
@@ -252,6 +258,7 @@ class Interaction(Base):
     delivery_status: Mapped[str | None] = mapped_column(String(20))
     delivery_error: Mapped[str | None] = mapped_column(Text)
     author_agent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agents.id"))
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
     occurred_at: Mapped[datetime]
     created_at: Mapped[datetime]
 

@@ -12,10 +12,14 @@ from prometheus_client import GCCollector, PlatformCollector, ProcessCollector
 from crm_core.db import open_database
 from crm_core.migrate import upgrade
 from hub.api import api_app
+from hub.broadcast import create_broadcast
 from hub.bus import create_bus
 from hub.contract import ChannelContext
-from hub.keys import BUS, CHANNELS, DATABASE, METRICS, PIPELINE, SETTINGS
+from hub.inbox import HubInbox
+from hub.keys import BROADCAST, BUS, CHANNELS, DATABASE, INBOX, MEDIA, METRICS, OUTBOX, PIPELINE, SETTINGS
+from hub.media import MediaFetcher
 from hub.metrics import Metrics
+from hub.outbox import Outbox
 from hub.pipeline import IngestPipeline
 from hub.registry import build_channels
 from hub.settings import HubSettings
@@ -43,8 +47,23 @@ def create_app(settings: HubSettings, env: Mapping[str, str] | None = None) -> w
         collector(registry=metrics.registry)
     app[METRICS] = metrics
     app[PIPELINE] = IngestPipeline(app[DATABASE], app[BUS], metrics, batch_max=settings.ingest_batch_max)
-    context = ChannelContext(inbox=app[PIPELINE], public_url=settings.public_url)
+    app[INBOX] = inbox = HubInbox(app[PIPELINE], app[DATABASE])
+    app[BROADCAST] = create_broadcast(settings.redis_url)
+    context = ChannelContext(inbox=inbox, public_url=settings.public_url, broadcast=app[BROADCAST])
     app[CHANNELS] = build_channels(context, env)
+    enabled = {found.spec.name: found.channel for found in app[CHANNELS] if found.channel is not None}
+    inbox.keyword_channels = frozenset(name for name, channel in enabled.items() if channel.keyword_opt_out)
+    app[OUTBOX] = Outbox(app[DATABASE], app[PIPELINE], metrics)
+    app[OUTBOX].channels = enabled
+    inbox.on_keyword = app[OUTBOX].confirm_keyword
+    app[MEDIA] = MediaFetcher(
+        app[DATABASE],
+        app[BUS],
+        metrics,
+        max_bytes=settings.media_max_bytes,
+        types=settings.media_types.split(","),
+    )
+    app[MEDIA].channels = enabled
 
     app.router.add_routes(health_routes())
     app.router.add_get("/", console_placeholder)
@@ -61,7 +80,7 @@ def create_app(settings: HubSettings, env: Mapping[str, str] | None = None) -> w
             browser.router.add_routes(public)
             app.add_subapp(f"/{found.spec.name}", browser)
 
-    app.cleanup_ctx.extend([_database_ctx, _bus_ctx, _pipeline_ctx, _channels_ctx])
+    app.cleanup_ctx.extend([_database_ctx, _bus_ctx, _pipeline_ctx, _channels_ctx, _outbox_ctx])
     return app
 
 
@@ -83,6 +102,15 @@ async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
 async def _bus_ctx(app: web.Application) -> AsyncIterator[None]:
     yield
     await app[BUS].close()
+    await app[BROADCAST].close()
+
+
+async def _outbox_ctx(app: web.Application) -> AsyncIterator[None]:
+    await app[OUTBOX].start()
+    await app[MEDIA].start()
+    yield
+    await app[MEDIA].close()
+    await app[OUTBOX].close()
 
 
 async def _pipeline_ctx(app: web.Application) -> AsyncIterator[None]:

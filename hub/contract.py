@@ -8,16 +8,29 @@ finds it, reads its settings from ``SWITCHBOARD_<PREFIX>_*``, builds the channel
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Any, Generic, Protocol, TypeVar
+from datetime import timedelta
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from aiohttp import web
 
-from hub.errors import PermanentSendError
-from hub.messages import DeliveryUpdate, InboundMessage, IngestResult, OutboundMessage, SendResult
+from hub.errors import MediaUnavailable, PermanentSendError
+from hub.messages import (
+    Attachment,
+    DeliveryUpdate,
+    ExternalIdentity,
+    HistoryItem,
+    InboundMessage,
+    IngestResult,
+    KeptAside,
+    MediaContent,
+    OutboundMessage,
+    SendResult,
+)
 
-__all__ = ["Channel", "ChannelContext", "ChannelSpec", "Inbox"]
+__all__ = ["Broadcast", "Channel", "ChannelContext", "ChannelSpec", "Inbox"]
 
 SettingsT = TypeVar("SettingsT")
 
@@ -33,6 +46,29 @@ class Inbox(Protocol):
         """Store providers' delivery reports for messages we sent."""
         ...
 
+    async def keep_aside(self, items: Sequence[KeptAside]) -> None:
+        """Durably keep traffic that could not be parsed, with the reason; return once committed."""
+        ...
+
+    async def history(self, identity: ExternalIdentity, *, limit: int = 50) -> list[HistoryItem]:
+        """The visible interactions of this identity's active conversation, oldest first."""
+        ...
+
+
+class Broadcast(Protocol):
+    """Fire-and-forget fan-out to every hub process (in-process, or Redis pub/sub when scaled out).
+
+    Not durable: what matters is stored first; a broadcast only tells live connections to look.
+    """
+
+    async def publish(self, topic: str, payload: bytes) -> None:
+        """Send ``payload`` to every current subscriber of ``topic`` on any hub process."""
+        ...
+
+    def subscribe(self, topic: str) -> AbstractAsyncContextManager[AsyncIterator[bytes]]:
+        """``async with broadcast.subscribe(t) as messages: async for payload in messages: ...``"""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class ChannelContext:
@@ -41,10 +77,15 @@ class ChannelContext:
     inbox: Inbox
     public_url: str | None
     """Base URL providers call (``SWITCHBOARD_PUBLIC_URL``), or None to use each request's own URL."""
+    broadcast: Broadcast | None = None
+    """Cross-process fan-out, for a channel that holds live connections (web chat)."""
 
 
 class Channel(abc.ABC, Generic[SettingsT]):
     """A built, configured channel."""
+
+    keyword_opt_out: ClassVar[bool] = False
+    """Whether STOP/START/HELP messages on this channel opt the sender out and in (SMS, WhatsApp)."""
 
     def __init__(self, name: str, settings: SettingsT, context: ChannelContext) -> None:
         self.name = name
@@ -62,6 +103,17 @@ class Channel(abc.ABC, Generic[SettingsT]):
     async def send(self, message: OutboundMessage) -> SendResult:
         """Deliver a reply through the provider."""
         raise PermanentSendError(f"channel {self.name!r} cannot send messages")
+
+    def reply_window(self, recipient: ExternalIdentity) -> timedelta | None:
+        """How long after the customer's last message a free-form reply may be sent; None: no limit.
+
+        Outside it the hub refuses free-form replies (``OutsideServiceWindow``) and only templates go out.
+        """
+        return None
+
+    async def fetch_media(self, attachment: Attachment, *, max_bytes: int) -> MediaContent:
+        """Download an inbound attachment with the provider's credentials; MediaUnavailable if not."""
+        raise MediaUnavailable(f"channel {self.name!r} cannot download attachments")
 
     async def start(self) -> None:
         """Open clients and start pollers; called once the app starts."""

@@ -11,7 +11,9 @@ __all__ = [
     "ConfigError",
     "Conflict",
     "Forbidden",
+    "MediaUnavailable",
     "NotFound",
+    "OutsideServiceWindow",
     "PermanentSendError",
     "SwitchboardError",
     "TemporarySendError",
@@ -78,18 +80,42 @@ class Conflict(SwitchboardError):
 
 
 class TemporarySendError(SwitchboardError):
-    """A provider refused for now: retry, after ``retry_after`` seconds if given."""
+    """A provider refused for now (rate limit, 5xx, timeout): retry, after ``retry_after`` s if given."""
 
     status = 503
     code = "provider_unavailable"
 
-    def __init__(self, detail: str, *, retry_after: float | None = None) -> None:
+    def __init__(
+        self, detail: str, *, retry_after: float | None = None, provider_code: str | None = None
+    ) -> None:
         super().__init__(detail)
         self.retry_after = retry_after
+        self.provider_code = provider_code
 
 
 class PermanentSendError(SwitchboardError):
-    """A provider refused for good (bad recipient, window closed, ...): do not retry."""
+    """A provider refused for good (bad recipient, blocked, ...): do not retry.
+
+    ``provider_code`` is the provider's own error code (Twilio ``21211``, Meta ``131026``, Telegram ``403``).
+    """
 
     status = 422
     code = "provider_rejected"
+
+    def __init__(self, detail: str, *, provider_code: str | None = None, code: str | None = None) -> None:
+        super().__init__(detail, code=code)
+        self.provider_code = provider_code
+
+
+class OutsideServiceWindow(PermanentSendError):
+    """A free-form message outside the customer-service window (WhatsApp's 24 hours): send a template."""
+
+    status = 409
+    code = "outside_service_window"
+
+
+class MediaUnavailable(SwitchboardError):
+    """A provider's file could not be fetched (expired, too large, refused)."""
+
+    status = 502
+    code = "media_unavailable"

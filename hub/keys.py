@@ -5,13 +5,28 @@ from __future__ import annotations
 from aiohttp import web
 
 from crm_core.db import Database
+from hub.broadcast import BroadcastService
 from hub.bus import Bus
+from hub.inbox import HubInbox
+from hub.media import MediaFetcher
 from hub.metrics import Metrics
+from hub.outbox import Outbox
 from hub.pipeline import IngestPipeline
 from hub.registry import DiscoveredChannel
 from hub.settings import HubSettings
 
-__all__ = ["BUS", "CHANNELS", "DATABASE", "METRICS", "PIPELINE", "SETTINGS"]
+__all__ = [
+    "BROADCAST",
+    "BUS",
+    "CHANNELS",
+    "DATABASE",
+    "INBOX",
+    "MEDIA",
+    "METRICS",
+    "OUTBOX",
+    "PIPELINE",
+    "SETTINGS",
+]
 
 SETTINGS = web.AppKey("settings", HubSettings)
 DATABASE = web.AppKey("database", Database)
@@ -19,3 +34,7 @@ BUS = web.AppKey("bus", Bus)
 METRICS = web.AppKey("metrics", Metrics)
 PIPELINE = web.AppKey("pipeline", IngestPipeline)
 CHANNELS = web.AppKey("channels", list[DiscoveredChannel])
+INBOX = web.AppKey("inbox", HubInbox)
+OUTBOX = web.AppKey("outbox", Outbox)
+BROADCAST = web.AppKey("broadcast", BroadcastService)
+MEDIA = web.AppKey("media", MediaFetcher)

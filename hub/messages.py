@@ -16,9 +16,12 @@ __all__ = [
     "DeliveryStatus",
     "DeliveryUpdate",
     "ExternalIdentity",
+    "HistoryItem",
     "InboundKind",
     "InboundMessage",
     "IngestResult",
+    "KeptAside",
+    "MediaContent",
     "OutboundMessage",
     "SendResult",
     "SenderHints",
@@ -79,18 +82,23 @@ class DeliveryStatus(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Attachment:
-    """A file the provider holds (url) or that came inline (content)."""
+    """A file the provider holds (``url``, or ``media_id`` to look up) or that came inline (content).
+
+    ``media_id`` is the provider's own reference when the file must be looked up before download
+    (a WhatsApp media id, a Telegram ``file_id``); ``Channel.fetch_media`` knows what to do with it.
+    """
 
     content_type: str
     url: str | None = None
     filename: str | None = None
     size: int | None = None
+    media_id: str | None = None
     content: bytes | None = field(default=None, repr=False)
 
     def as_json(self) -> dict[str, Any]:
         """The attachment as stored with an interaction (inline content is not kept here)."""
         out: dict[str, Any] = {"content_type": self.content_type}
-        for key in ("url", "filename", "size"):
+        for key in ("url", "filename", "size", "media_id"):
             value = getattr(self, key)
             if value is not None:
                 out[key] = value
@@ -99,11 +107,18 @@ class Attachment:
 
 @dataclass(frozen=True, slots=True)
 class SenderHints:
-    """What the sender told about themselves: suggests merges, never decides identity."""
+    """What the sender told about themselves: suggests merges, never decides identity on its own.
+
+    ``phone`` is E.164 (``+972501234567``) when the channel knows a number. ``verified`` says the
+    provider or a signature vouches for ``phone``/``email`` (an SMS or WhatsApp sender's own number, an
+    identity signed by the customer's site): the hub may then attach a new identity to the contact who
+    already has that number or address. An unverified hint only ever suggests a merge.
+    """
 
     display_name: str | None = None
     phone: str | None = None
     email: str | None = None
+    verified: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +139,51 @@ class InboundMessage:
         if not self.external_message_id:
             raise ValueError("InboundMessage.external_message_id must not be empty")
         _require_aware(self.received_at, "InboundMessage.received_at")
+
+
+@dataclass(frozen=True, slots=True)
+class KeptAside:
+    """Provider traffic a channel could not turn into messages, kept with the reason for diagnosis.
+
+    ``provider_id`` is the provider's id for it when one could be read (update id, message sid, wamid).
+    ``body`` is the raw request body as received.
+    """
+
+    channel: str
+    account: str
+    reason: str
+    body: bytes = field(repr=False)
+    content_type: str
+    received_at: datetime
+    provider_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.reason:
+            raise ValueError("KeptAside.reason must not be empty")
+        _require_aware(self.received_at, "KeptAside.received_at")
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryItem:
+    """One visible (not private) interaction of a conversation, as a channel may show it to the customer."""
+
+    interaction_id: str
+    direction: str
+    """``in`` (from the customer) or ``out`` (from us: agent or bot)."""
+    text: str | None
+    attachments: tuple[Mapping[str, Any], ...]
+    occurred_at: datetime
+    author_name: str | None = None
+    delivery_status: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MediaContent:
+    """A downloaded file."""
+
+    content: bytes = field(repr=False)
+    content_type: str
+    filename: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +208,9 @@ class OutboundMessage:
     attachments: tuple[Attachment, ...] = ()
     reply_to_external_id: str | None = None
     template: Mapping[str, Any] | None = None
+    """A pre-approved template (WhatsApp outside the 24-hour window), provider-specific keys:
+    ``{"name", "language", "parameters"}`` for Cloud API, ``{"content_sid", "variables"}`` for Twilio."""
+    author_name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,6 +36,18 @@ class Metrics:
             ["channel", "reason"],
             registry=self.registry,
         )
+        self.replies = Counter(
+            "switchboard_outbox_replies",
+            "Replies the outbox handled, by channel and outcome (sent, retry, dead).",
+            ["channel", "outcome"],
+            registry=self.registry,
+        )
+        self.media = Counter(
+            "switchboard_media_downloads",
+            "Inbound attachments downloaded into storage, by channel and outcome (stored, failed).",
+            ["channel", "outcome"],
+            registry=self.registry,
+        )
         self.events_relayed = Counter(
             "switchboard_events_relayed",
             "Outbox events published to the bus.",

@@ -23,10 +23,9 @@ from crm_core.db import Database
 from crm_core.delivery import DeliveryReport, store_delivery_reports
 from crm_core.events import StoredEvent, set_relayed
 from crm_core.ingest import InboundRecord, RecordOutcome, store_inbound
-from crm_core.models import InteractionKind
 from hub.bus import Bus
 from hub.errors import SwitchboardError
-from hub.messages import DeliveryUpdate, InboundKind, InboundMessage, IngestResult, utcnow
+from hub.messages import DeliveryUpdate, utcnow
 from hub.metrics import Metrics
 from hub.relay import EVENTS_STREAM, EventRelay
 
@@ -34,7 +33,6 @@ __all__ = ["EVENTS_STREAM", "IngestPipeline", "StoreUnavailable"]
 
 log = logging.getLogger(__name__)
 
-_KIND = {InboundKind.CALL: InteractionKind.CALL, InboundKind.EVENT: InteractionKind.STATUS_CHANGE}
 _RETRIES = 3
 _T = TypeVar("_T")
 
@@ -52,26 +50,6 @@ class _Job:
     reports: Sequence[DeliveryReport] = ()
     future: asyncio.Future[list[RecordOutcome]] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
-    )
-
-
-def to_record(message: InboundMessage) -> InboundRecord:
-    """The CRM's view of an inbound message."""
-    hints = message.sender_hints
-    return InboundRecord(
-        channel=message.identity.channel,
-        account=message.identity.account,
-        external_id=message.identity.external_id,
-        external_message_id=message.external_message_id,
-        thread_key=message.thread_key,
-        occurred_at=message.received_at,
-        source_kind=message.kind.value,
-        text=message.text,
-        attachments=[a.as_json() for a in message.attachments],
-        display_name=hints.display_name,
-        email=hints.email,
-        phone=hints.phone,
-        kind=_KIND.get(message.kind, InteractionKind.MESSAGE),
     )
 
 
@@ -105,15 +83,11 @@ class IngestPipeline:
         await self._flush_relayed_marks()
         self._sqlite_thread.shutdown(wait=True)
 
-    async def ingest(self, messages: Sequence[InboundMessage]) -> list[IngestResult]:
-        """Store messages (deduplicated); returns once they are committed."""
-        if not messages:
+    async def store(self, records: Sequence[InboundRecord]) -> list[RecordOutcome]:
+        """Store inbound records (deduplicated); returns once they are committed."""
+        if not records:
             return []
-        outcomes = await self._submit(_Job(records=[to_record(m) for m in messages]))
-        return [
-            IngestResult(str(o.interaction_id), str(o.conversation_id), str(o.contact_id), o.duplicate)
-            for o in outcomes
-        ]
+        return await self._submit(_Job(records=records))
 
     async def record_delivery(self, updates: Sequence[DeliveryUpdate]) -> None:
         """Store delivery reports; statuses only move forward."""

@@ -45,6 +45,10 @@ class HubSettings(BaseSettings):
     """Most messages the writer commits in one transaction."""
     auto_migrate: bool | None = None
     """Migrate at start; defaults to on for SQLite, off for a server database."""
+    media_max_bytes: int = Field(default=16 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024)
+    """Inbound attachments larger than this are not downloaded (the interaction keeps the reason)."""
+    media_types: str = "image/*,audio/*,video/*,application/pdf,text/plain,text/vcard,text/x-vcard"
+    """Comma-separated content types (``type/*`` wildcards) that are downloaded into storage."""
 
     @property
     def effective_database_url(self) -> str:
@@ -111,19 +115,16 @@ def read_channel_settings(
     """Read a channel's settings dataclass; None when the channel is not configured at all."""
     values = _env_with_config_file(os.environ if env is None else env)
     prefix = f"{ENV_PREFIX}{spec.env_prefix}_"
-    fields = {
-        f.name: values[prefix + f.name.upper()]
-        for f in dataclasses.fields(spec.settings)  # type: ignore[arg-type]
-        if prefix + f.name.upper() in values and values[prefix + f.name.upper()] != ""
-    }
+    # A field named after a Python keyword (``from_``) reads the variable without the underscore.
+    names = {f.name: prefix + f.name.rstrip("_").upper() for f in dataclasses.fields(spec.settings)}  # type: ignore[arg-type]
+    fields = {name: values[env] for name, env in names.items() if values.get(env, "") != ""}
     present = [name for name in spec.required if name in fields]
     if not present:
         return None
     missing = [name for name in spec.required if name not in fields]
     if missing:
         raise ConfigError(
-            prefix + missing[0].upper(),
-            f"required by channel {spec.name!r} because {prefix + present[0].upper()} is set",
+            names[missing[0]], f"required by channel {spec.name!r} because {names[present[0]]} is set"
         )
     try:
         return TypeAdapter(spec.settings).validate_python(fields)

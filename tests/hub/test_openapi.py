@@ -101,7 +101,7 @@ def test_every_operation_documents_its_errors_with_the_error_schema() -> None:
                 continue
             statuses = set(operation["responses"])
             assert operation.get("security") == [] or {"401", "403"} <= statuses, (method, path)
-            for status in statuses - {"200"}:
+            for status in {s for s in statuses if not s.startswith("2")}:
                 validator = _response_schema(method, path, int(status))
                 assert validator.is_valid({"error": "not_found", "detail": "no such contact"}), (path, status)
                 assert not validator.is_valid({"detail": "no code"}), (method, path, status)
