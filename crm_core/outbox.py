@@ -110,9 +110,14 @@ async def reply_target(
     conn: AsyncConnection, conversation_id: uuid.UUID, identity_id: uuid.UUID | None = None
 ) -> ReplyTarget:
     """The identity a reply to this conversation goes to: the one given, else the conversation's own."""
+    convs = table(Conversation)
     conv = (
-        await conn.execute(select(Conversation).where(Conversation.id == conversation_id))
-    ).scalar_one_or_none()
+        await conn.execute(
+            select(
+                convs.c.id, convs.c.contact_id, convs.c.channel, convs.c.account, convs.c.thread_key
+            ).where(convs.c.id == conversation_id)
+        )
+    ).first()
     if conv is None:
         raise NotFoundError(f"conversation {conversation_id} not found")
     ids = table(ContactIdentity)

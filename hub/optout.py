@@ -37,7 +37,7 @@ _KEYWORDS: dict[str, tuple[KeywordAction, str]] = {
     },
     **{w: (KeywordAction.IN, "en") for w in ("start", "unstop", "subscribe", "optin")},
     **{w: (KeywordAction.HELP, "en") for w in ("help", "info")},
-    **{w: (KeywordAction.OUT, "he") for w in ("הסר", "הסרה", "עצור", "stop")},
+    **{w: (KeywordAction.OUT, "he") for w in ("הסר", "הסרה", "עצור")},
     **{w: (KeywordAction.IN, "he") for w in ("הרשם", "חידוש")},
     **{w: (KeywordAction.HELP, "he") for w in ("עזרה",)},
     **{w: (KeywordAction.OUT, "fa") for w in ("لغو", "توقف", "لغو عضویت")},

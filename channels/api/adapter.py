@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import aiohttp
 from aiohttp import web
 
-from channels.api.client import ApiCallbackClient
+from channels.api.client import ApiCallbackClient, download
 from channels.api.const import DEFAULT_ACCOUNT, SIGNATURE_HEADER
 from channels.api.parse import parse_message, verify_signature
 from hub.contract import Channel, ChannelContext
 from hub.errors import PermanentSendError
-from hub.messages import OutboundMessage, SendResult, utcnow
+from hub.messages import Attachment, MediaContent, OutboundMessage, SendResult, utcnow
 
 __all__ = ["ApiChannel", "ApiSettings"]
 
@@ -34,6 +35,7 @@ class ApiChannel(Channel[ApiSettings]):
         self._client = (
             ApiCallbackClient(settings.callback_url, settings.secret) if settings.callback_url else None
         )
+        self._downloads: aiohttp.ClientSession | None = None
 
     def webhook_routes(self) -> Sequence[web.RouteDef]:
         return [web.post("", self.receive)]
@@ -58,6 +60,13 @@ class ApiChannel(Channel[ApiSettings]):
             raise PermanentSendError("SWITCHBOARD_API_CALLBACK_URL is not set: replies cannot be delivered")
         return await self._client.send(message)
 
+    async def fetch_media(self, attachment: Attachment, *, max_bytes: int) -> MediaContent:
+        if self._downloads is None:
+            self._downloads = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60))
+        return await download(self._downloads, attachment, max_bytes=max_bytes)
+
     async def close(self) -> None:
         if self._client is not None:
             await self._client.close()
+        if self._downloads is not None:
+            await self._downloads.close()

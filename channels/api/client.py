@@ -8,10 +8,10 @@ import aiohttp
 
 from channels.api.const import SIGNATURE_HEADER
 from channels.api.parse import sign
-from hub.errors import PermanentSendError, TemporarySendError
-from hub.messages import OutboundMessage, SendResult
+from hub.errors import MediaUnavailable, PermanentSendError, TemporarySendError
+from hub.messages import Attachment, MediaContent, OutboundMessage, SendResult
 
-__all__ = ["ApiCallbackClient", "reply_body"]
+__all__ = ["ApiCallbackClient", "download", "reply_body"]
 
 
 def reply_body(message: OutboundMessage) -> bytes:
@@ -66,3 +66,22 @@ class ApiCallbackClient:
         except (aiohttp.ClientError, TimeoutError) as err:
             raise TemporarySendError(f"callback unreachable: {err}") from err
         return SendResult(external_message_id=message.interaction_id)
+
+
+async def download(session: aiohttp.ClientSession, attachment: Attachment, *, max_bytes: int) -> MediaContent:
+    """Fetch an attachment's URL (the calling system's own link: no credentials), at most ``max_bytes``."""
+    if not attachment.url:
+        raise MediaUnavailable("the attachment has no URL")
+    try:
+        async with session.get(attachment.url) as response:
+            if response.status != 200:
+                raise MediaUnavailable(f"{attachment.url} answered {response.status}")
+            if (response.content_length or 0) > max_bytes:
+                raise MediaUnavailable(f"larger than {max_bytes} bytes")
+            content = await response.content.read(max_bytes + 1)
+            if len(content) > max_bytes:
+                raise MediaUnavailable(f"larger than {max_bytes} bytes")
+            content_type = response.headers.get("Content-Type", attachment.content_type)
+    except (aiohttp.ClientError, TimeoutError) as err:
+        raise MediaUnavailable(f"could not fetch {attachment.url}: {err}") from err
+    return MediaContent(content, content_type.split(";", 1)[0].strip(), attachment.filename)

@@ -68,7 +68,12 @@ def runtime(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
 @pytest.fixture
 async def hub(runtime: dict[str, str], aiohttp_client: Any) -> Hub:
     """A started hub with the API channel enabled and an admin token."""
-    app = create_app(load_settings(runtime), runtime)
+    return await start_test_hub(runtime, aiohttp_client)
+
+
+async def start_test_hub(env: dict[str, str], aiohttp_client: Any) -> Hub:
+    """Start a hub app with these settings and make an admin token for it."""
+    app = create_app(load_settings(env), env)
     client = await aiohttp_client(app)
     async with app[DATABASE].writer.begin() as conn:
         token, _ = await create_token(
