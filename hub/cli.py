@@ -157,6 +157,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.basicConfig(
             level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
+        # httpx (under python-telegram-bot) logs every request URL at INFO, and Telegram's carry the token.
+        logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))
         if args.command == "serve":
             _serve(settings, args.demo)
         elif args.command == "migrate":

@@ -220,9 +220,12 @@ class Outbox:
 
 
 def _attachment(data: Mapping[str, object]) -> Attachment:
-    url, filename = data.get("url"), data.get("filename")
+    url, filename, media_id, size = (data.get(k) for k in ("url", "filename", "media_id", "size"))
     return Attachment(
         content_type=str(data.get("content_type") or "application/octet-stream"),
         url=str(url) if url else None,
         filename=str(filename) if filename else None,
+        # A provider's own file id lets a channel resend a file it already holds (Telegram's file_id).
+        media_id=str(media_id) if media_id else None,
+        size=size if isinstance(size, int) else None,
     )
