@@ -64,6 +64,7 @@ class InteractionView:
     delivery_status: str | None
     delivery_error: str | None
     author_agent_id: uuid.UUID | None
+    reply_to_external_id: str | None
     occurred_at: datetime
     created_at: datetime
 

@@ -55,6 +55,7 @@ class InboundRecord:
     """The channel vouches for ``phone``/``email``: a new identity joins the contact who has them."""
     opt_change: str | None = None
     """``out`` (STOP) or ``in`` (START): recorded on the identity."""
+    reply_to_external_id: str | None = None
 
     @property
     def dedup_key(self) -> tuple[str, str, str]:
@@ -374,6 +375,8 @@ def _interaction_row(
         "delivery_status": None,
         "delivery_error": None,
         "author_agent_id": None,
+        "idempotency_key": None,
+        "reply_to_external_id": record.reply_to_external_id,
         "occurred_at": record.occurred_at,
         "created_at": now,
     }

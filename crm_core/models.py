@@ -259,6 +259,8 @@ class Interaction(Base):
     delivery_error: Mapped[str | None] = mapped_column(Text)
     author_agent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agents.id"))
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    reply_to_external_id: Mapped[str | None] = mapped_column(String(300))
+    """The provider's id of the message this one answers, reacts to or edits."""
     occurred_at: Mapped[datetime]
     created_at: Mapped[datetime]
 

@@ -179,6 +179,7 @@ async def queue_reply(
         "delivery_error": None,
         "author_agent_id": draft.author_agent_id,
         "idempotency_key": draft.idempotency_key,
+        "reply_to_external_id": draft.reply_to_external_id,
         "occurred_at": now,
         "created_at": now,
     }

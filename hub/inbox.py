@@ -72,6 +72,7 @@ def to_record(message: InboundMessage, keyword: OptKeyword | None = None) -> Inb
         kind=_KIND.get(message.kind, InteractionKind.MESSAGE),
         verified=hints.verified,
         opt_change=opt_change,
+        reply_to_external_id=message.reply_to_external_id,
     )
 
 

@@ -134,6 +134,8 @@ class InboundMessage:
     attachments: tuple[Attachment, ...] = ()
     sender_hints: SenderHints = field(default_factory=SenderHints)
     raw: Mapping[str, Any] | None = field(default=None, repr=False, compare=False)
+    reply_to_external_id: str | None = None
+    """The provider's id of the message this one answers, reacts to or edits (when it says)."""
 
     def __post_init__(self) -> None:
         if not self.external_message_id:

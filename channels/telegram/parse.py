@@ -99,6 +99,7 @@ def _from_message(update: Update, data: dict[str, Any], account: str) -> ParsedU
         edit_date = message.edit_date or message.date
         external_id += f":edit:{int(edit_date.timestamp())}"
         received_at = edit_date
+    extras = message_extras(message)
     inbound = InboundMessage(
         identity=identity,
         external_message_id=external_id,
@@ -108,7 +109,8 @@ def _from_message(update: Update, data: dict[str, Any], account: str) -> ParsedU
         text=content.text,
         attachments=content.attachments,
         sender_hints=hints,
-        raw={"update": data, **message_extras(message)},
+        raw={"update": data, **extras},
+        reply_to_external_id=extras.get("reply_to_external_id"),
     )
     return ParsedMessage(update.update_id, inbound)
 

@@ -213,6 +213,7 @@ def parse_message(fields: Fields, *, received_at: datetime) -> InboundMessage:
             display_name=_get(fields, "ProfileName"), phone=phone, verified=phone is not None
         ),
         raw={**_raw(fields), **extras},
+        reply_to_external_id=_get(fields, "OriginalRepliedMessageSid") or None,
     )
 
 

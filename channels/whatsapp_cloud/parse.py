@@ -244,12 +244,12 @@ def _inbound(
             "message": message,
             "metadata": dict(metadata),
             "profile_name": display_name,
-            # The wamid this message answers (a reply, a quick-reply button, a reaction, an edit).
-            "reply_to_external_id": as_id(context.get("id"))
-            or as_id(as_dict(message.get("reaction")).get("message_id"))
-            or as_id(as_dict(message.get(str(message.get("type")))).get("original_message_id")),
             "forwarded": bool(context.get("forwarded") or context.get("frequently_forwarded")),
         },
+        # The wamid this message answers (a reply, a quick-reply button, a reaction, an edit).
+        reply_to_external_id=as_id(context.get("id"))
+        or as_id(as_dict(message.get("reaction")).get("message_id"))
+        or as_id(as_dict(message.get(str(message.get("type")))).get("original_message_id")),
     )
 
 

@@ -105,7 +105,7 @@ def test_text_message_is_normalized() -> None:
 def test_reply_keeps_the_replied_to_message_id() -> None:
     message = _stored("message__reply.json").message
     assert message.text == "כן, זה נכון"
-    assert message.raw is not None and message.raw["reply_to_external_id"] == f"{DANA}:40"
+    assert message.reply_to_external_id == f"{DANA}:40"
 
 
 def test_forward_keeps_its_origin() -> None:

@@ -207,6 +207,7 @@ def test_reply_and_referral_are_kept_in_raw() -> None:
         ),
         received_at=NOW,
     )
+    assert message.reply_to_external_id == "SMorig"
     assert message.raw is not None
     assert message.raw["replied_to"] == {"sid": "SMorig", "sender": f"whatsapp:{OURS}"}
     assert message.raw["referral"] == {

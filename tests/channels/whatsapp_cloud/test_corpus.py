@@ -240,3 +240,11 @@ async def test_status_case_through_the_hub_is_acknowledged_and_stores_no_interac
         "kept_aside": 0,
     }
     assert (await hub.get_json("/api/v1/conversations"))["items"] == []
+
+
+async def test_the_corpus_reply_keeps_the_id_of_the_message_it_answers(make_hub: MakeHub) -> None:
+    hub = await make_hub(hub_env())
+    await _post(hub, "pywa_message.json", "reply")
+    [conversation] = (await hub.get_json("/api/v1/conversations"))["items"]
+    [stored] = (await hub.get_json(f"/api/v1/conversations/{conversation['id']}/interactions"))["items"]
+    assert stored["reply_to_external_id"] == "wamid.xyzxyz=="

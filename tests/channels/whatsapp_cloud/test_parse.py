@@ -198,7 +198,7 @@ def test_edit_carries_the_new_text_and_names_the_original() -> None:
         "fixed typo",
         "wamid.EDIT",
     )
-    assert message.raw is not None and message.raw["reply_to_external_id"] == "wamid.ORIG"
+    assert message.reply_to_external_id == "wamid.ORIG"
 
 
 def test_edit_of_a_media_caption_keeps_the_media() -> None:
@@ -211,7 +211,7 @@ def test_edit_of_a_media_caption_keeps_the_media() -> None:
 def test_revoke_is_an_event_naming_the_deleted_message() -> None:
     [message] = _one(_message("revoke", {"original_message_id": "wamid.GONE"})).messages
     assert (message.kind, message.text) == (InboundKind.EVENT, "Deleted a message")
-    assert message.raw is not None and message.raw["reply_to_external_id"] == "wamid.GONE"
+    assert message.reply_to_external_id == "wamid.GONE"
 
 
 def test_system_notice_is_an_event_with_metas_words() -> None:
@@ -253,8 +253,8 @@ def test_reply_and_forward_are_kept_in_raw() -> None:
     [reply] = _one(_message("text", {"body": "yes"}, context={"from": "1", "id": "wamid.OURS"})).messages
     [forward] = _one(_message("text", {"body": "fw"}, context={"frequently_forwarded": True})).messages
     assert reply.raw is not None and forward.raw is not None
-    assert (reply.raw["reply_to_external_id"], reply.raw["forwarded"]) == ("wamid.OURS", False)
-    assert (forward.raw["reply_to_external_id"], forward.raw["forwarded"]) == (None, True)
+    assert (reply.reply_to_external_id, reply.raw["forwarded"]) == ("wamid.OURS", False)
+    assert (forward.reply_to_external_id, forward.raw["forwarded"]) == (None, True)
 
 
 @pytest.mark.parametrize(
