@@ -12,7 +12,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from crm_core.db import Base, new_id
 
-__all__ = ["KeptAsideRecord", "MergeSuggestion", "OutboxItem", "OutboxState", "StoredMedia"]
+__all__ = [
+    "EarlyDeliveryReport",
+    "KeptAsideRecord",
+    "MergeSuggestion",
+    "OutboxItem",
+    "OutboxState",
+    "StoredMedia",
+]
 
 
 class OutboxState(enum.StrEnum):
@@ -94,3 +101,19 @@ class MergeSuggestion(Base):
     reason: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime]
     resolved_at: Mapped[datetime | None]
+
+
+class EarlyDeliveryReport(Base):
+    """A delivery report that arrived before the send that it reports on was recorded (a fast provider).
+
+    Applied, and removed, when the outbox records the provider's id; unclaimed ones are dropped after a day.
+    """
+
+    __tablename__ = "early_delivery_reports"
+    __table_args__ = (Index("ix_early_delivery_reports_message", "external_message_id", "channel"),)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    channel: Mapped[str] = mapped_column(String(40))
+    external_message_id: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(20))
+    error: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(index=True)

@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm_core.db import new_id, table
-from crm_core.delivery import STATUS_ORDER
+from crm_core.delivery import STATUS_ORDER, apply_early_reports
 from crm_core.errors import NotFoundError
 from crm_core.events import EventDraft, StoredEvent, add_events
 from crm_core.models import (
@@ -349,9 +349,10 @@ async def mark_sent(
         .where(box.c.id == item.outbox_id)
         .values(state=OutboxState.SENT.value, attempts=item.attempts + 1, locked_until=None, updated_at=now)
     )
-    return await _set_status(
+    events = await _set_status(
         conn, item.interaction_id, "sent", now, external_message_id=external_message_id, delivery_error=None
     )
+    return events + await conn.run_sync(apply_early_reports, item.channel, external_message_id, now)
 
 
 async def mark_retry(

@@ -81,6 +81,7 @@ def create_app(settings: HubSettings, env: Mapping[str, str] | None = None) -> w
             app.add_subapp(f"/{found.spec.name}", browser)
 
     app.cleanup_ctx.extend([_database_ctx, _bus_ctx, _pipeline_ctx, _channels_ctx, _outbox_ctx])
+    app.on_shutdown.append(_shutdown_channels)
     return app
 
 
@@ -117,6 +118,15 @@ async def _pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
     await app[PIPELINE].start()
     yield
     await app[PIPELINE].close()
+
+
+async def _shutdown_channels(app: web.Application) -> None:
+    for found in app[CHANNELS]:
+        if found.channel is not None:
+            try:
+                await found.channel.shutdown()
+            except Exception:  # boundary: one channel must not keep the others from stopping
+                log.exception("channel %s failed to shut down", found.channel.name)
 
 
 async def _channels_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -118,6 +118,9 @@ class Channel(abc.ABC, Generic[SettingsT]):
     async def start(self) -> None:
         """Open clients and start pollers; called once the app starts."""
 
+    async def shutdown(self) -> None:
+        """The hub begins to stop: end long-lived connections (WebSockets) so open requests can finish."""
+
     async def close(self) -> None:
         """Stop pollers and close clients; called once the app stops."""
 

@@ -182,6 +182,10 @@ class WebchatChannel(Channel[WebchatSettings]):
             raise TemporarySendError(f"broadcast failed: {err}") from err
         return SendResult(external_message_id=message.interaction_id)
 
+    async def shutdown(self) -> None:
+        """The hub is stopping: close sockets now, or their handlers hold the shutdown up."""
+        await self.close()
+
     async def close(self) -> None:
         """Close every open socket (1001: the widget reconnects to another process or later)."""
         self._closing = True

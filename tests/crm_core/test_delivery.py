@@ -53,3 +53,26 @@ async def test_reports_for_unknown_messages_change_nothing_and_write_no_event(da
     async with database.writer.begin() as conn:
         events = await conn.run_sync(store_delivery_reports, [DeliveryReport("api", "nope", "read")], NOW)
     assert events == []
+
+
+async def test_a_report_that_beats_the_send_record_is_applied_when_the_send_is_recorded(
+    database: Database,
+) -> None:
+    from crm_core.outbox import ReplyDraft, claim_due, mark_sent, queue_reply, reply_target
+
+    inbound = InboundRecord(
+        channel="api", account="default", external_id="alice", external_message_id="in-1",
+        thread_key="alice", occurred_at=NOW, source_kind="text", text="hi",
+    )  # fmt: skip
+    async with database.writer.begin() as conn:
+        [outcome], _ = await record_inbound(conn, [inbound], NOW)
+        target = await reply_target(conn, outcome.conversation_id)
+        queued = await queue_reply(conn, target, ReplyDraft(text="hello"), NOW)
+        [due] = await claim_due(conn, NOW)
+    # The provider reports "delivered" before the outbox has stored the id its send returned.
+    async with database.writer.begin() as conn:
+        await conn.run_sync(store_delivery_reports, [DeliveryReport("api", "prov-7", "delivered")], NOW)
+    async with database.writer.begin() as conn:
+        await mark_sent(conn, due, "prov-7", NOW)
+        query = select(Interaction.delivery_status).where(Interaction.id == queued.interaction_id)
+        assert (await conn.execute(query)).scalar_one() == "delivered"

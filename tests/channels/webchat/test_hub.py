@@ -108,3 +108,12 @@ async def test_a_forged_token_is_refused_by_the_hub(make_hub: MakeHub) -> None:
     assert error["code"] == "bad_token"
     assert await closed(ws) == 4401
     assert (await hub.get_json("/api/v1/conversations"))["items"] == []
+
+
+async def test_stopping_the_hub_closes_open_sockets_at_once(make_hub: MakeHub) -> None:
+    hub = await make_hub(ENV)
+    ws, welcome = await visitor(hub)
+    assert welcome["type"] == "welcome"
+    # What aiohttp runs first when the server stops: without it, the open socket holds the shutdown up.
+    await hub.app.shutdown()
+    assert await closed(ws) == 1001
