@@ -1,18 +1,21 @@
-"""The ingest benchmark's baseline: the API channel's HTTP contract with no storage behind it.
+"""The ingest benchmark's baseline: the webhooks' HTTP contract with no storage behind it.
 
-Verifies the same HMAC signature, parses the same JSON and answers 200 with a body shaped like the hub's,
-so that ``bench/ingest.py`` can tell how much of the hub's cost is the HTTP stack itself. Reads the hub's
-settings: ``SWITCHBOARD_HOST``, ``SWITCHBOARD_PORT`` and ``SWITCHBOARD_API_SECRET``.
+Verifies the same signature (the API channel's HMAC over JSON, or Twilio's over the form), parses the same
+body and answers 200 with a body shaped like the hub's, so that ``bench/ingest.py`` can tell how much of
+the hub's cost is the HTTP stack itself. Reads the hub's settings: ``SWITCHBOARD_HOST``,
+``SWITCHBOARD_PORT`` and ``SWITCHBOARD_API_SECRET`` (also the Twilio auth token here).
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import hmac
 import importlib.util
 import itertools
 import os
+import urllib.parse
 
 import orjson
 from aiohttp import web
@@ -62,6 +65,27 @@ async def handle_api_webhook(request: web.Request) -> web.Response:
     return web.Response(body=orjson.dumps(answer), content_type="application/json")
 
 
+def _twilio_signature_ok(token: bytes, url: str, fields: list[tuple[str, str]], header: str) -> bool:
+    signed = url + "".join(name + value for name, value in sorted(fields))
+    expected = base64.b64encode(hmac.new(token, signed.encode(), hashlib.sha1).digest()).decode()
+    return hmac.compare_digest(expected, header)
+
+
+async def handle_twilio_webhook(request: web.Request) -> web.Response:
+    """Verify Twilio's signature over the form, check the fields and answer empty TwiML, storing nothing."""
+    body = await request.read()
+    fields = urllib.parse.parse_qsl(body.decode(), keep_blank_values=True)
+    url = f"http://{request.host}{request.path_qs}"
+    if not _twilio_signature_ok(
+        request.app[SECRET_KEY], url, fields, request.headers.get("X-Twilio-Signature", "")
+    ):
+        return _error(401, "bad_signature", "signature does not match")
+    names = {name for name, _ in fields}
+    if not {"From", "To", "MessageSid"} <= names:
+        return _error(400, "malformed_body", "missing From, To or MessageSid")
+    return web.Response(text="<Response/>", content_type="text/xml")
+
+
 async def handle_ready(_request: web.Request) -> web.Response:
     """Answer 200: the bare handler is ready as soon as it listens."""
     return web.json_response({"status": "ready"})
@@ -73,6 +97,7 @@ def make_app(secret: str) -> web.Application:
     app[SECRET_KEY] = secret.encode()
     app[COUNTER_KEY] = itertools.count(1)
     app.router.add_post("/webhooks/api", handle_api_webhook)
+    app.router.add_post("/webhooks/twilio_sms", handle_twilio_webhook)
     app.router.add_get("/readyz", handle_ready)
     return app
 

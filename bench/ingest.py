@@ -1,4 +1,7 @@
-"""Ingest benchmark: how fast the hub acknowledges API-channel messages, against a bare aiohttp baseline.
+"""Ingest benchmark: how fast the hub acknowledges webhooks, against a bare aiohttp baseline.
+
+``--channel api`` (default) sends signed API-channel JSON; ``--channel twilio_sms`` sends Twilio SMS webhooks
+(form bodies signed with ``X-Twilio-Signature`` exactly as Twilio computes it).
 
 Run ``.venv/bin/python bench/ingest.py --help``. See ``bench/README.md`` for what is measured and why.
 """
@@ -8,6 +11,7 @@ from __future__ import annotations
 import argparse
 import array
 import asyncio
+import base64
 import contextlib
 import dataclasses
 import datetime
@@ -37,7 +41,9 @@ import orjson
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BARE_HANDLER = Path(__file__).resolve().with_name("bare_handler.py")
-WEBHOOK_PATH = "/webhooks/api"
+WEBHOOK_PATHS = {"api": "/webhooks/api", "twilio_sms": "/webhooks/twilio_sms"}
+TWILIO_ACCOUNT_SID = "AC" + "0" * 32
+TWILIO_NUMBER = "+14155550100"
 ERROR_SAMPLES = 5
 STALL_SECONDS = 60.0
 """A phase with no response for this long is aborted; its requests in flight count as errors."""
@@ -63,6 +69,7 @@ class Workload:
     id_prefix: str
     """``bench-<runid>-c<concurrency>-``, then ``w`` or ``m`` (warm-up, measured), then ``<n>`` or ``s<n>``"""
     senders: int
+    channel: str = "api"
 
 
 def _message_body(message_id: str, sender_prefix: str, sender_number: int, sent_at: str) -> bytes:
@@ -78,25 +85,58 @@ def _message_body(message_id: str, sender_prefix: str, sender_number: int, sent_
     return orjson.dumps({"message_id": message_id, "sender": sender, "text": text, "sent_at": sent_at})
 
 
+def _twilio_request(workload: Workload, message_id: str, sender_number: int) -> tuple[bytes, str]:
+    """A Twilio inbound-SMS form body and its X-Twilio-Signature (HMAC-SHA1 over URL + sorted fields)."""
+    sid = "SM" + hashlib.md5(message_id.encode(), usedforsecurity=False).hexdigest()
+    fields = {
+        "AccountSid": TWILIO_ACCOUNT_SID,
+        "ApiVersion": "2010-04-01",
+        # The message id rides in the text, so that what was stored can be counted afterwards.
+        "Body": f"Hello, my internet is down again ({message_id}). Can you help?",
+        "From": f"+97250{sender_number:07d}",
+        "MessageSid": sid,
+        "NumMedia": "0",
+        "NumSegments": "1",
+        "SmsMessageSid": sid,
+        "SmsSid": sid,
+        "SmsStatus": "received",
+        "To": TWILIO_NUMBER,
+    }
+    url = f"http://{workload.host}:{workload.port}{WEBHOOK_PATHS['twilio_sms']}"
+    signed = url + "".join(name + fields[name] for name in sorted(fields))
+    digest = hmac.new(workload.secret.encode(), signed.encode(), hashlib.sha1).digest()
+    return urllib.parse.urlencode(fields).encode(), base64.b64encode(digest).decode()
+
+
+def _signed_request(workload: Workload, message_id: str, sender: tuple[str, int], sent_at: str) -> bytes:
+    path = WEBHOOK_PATHS[workload.channel]
+    head = f"POST {path} HTTP/1.1\r\nHost: {workload.host}:{workload.port}\r\n"
+    if workload.channel == "twilio_sms":
+        body, signature = _twilio_request(workload, message_id, sender[1])
+        head += "Content-Type: application/x-www-form-urlencoded\r\n"
+        head += f"Content-Length: {len(body)}\r\nX-Twilio-Signature: {signature}\r\n\r\n"
+        return head.encode() + body
+    body = _message_body(message_id, sender[0], sender[1], sent_at)
+    signature = hmac.new(workload.secret.encode(), body, hashlib.sha256).hexdigest()
+    head += "Content-Type: application/json\r\n"
+    head += f"Content-Length: {len(body)}\r\nX-Switchboard-Signature: sha256={signature}\r\n\r\n"
+    return head.encode() + body
+
+
 def build_requests(workload: Workload, phase: str, indices: range) -> list[bytes]:
     """Pre-build whole HTTP/1.1 requests (head, signature and body) for the given message numbers."""
     rng = random.Random(f"{workload.id_prefix}{phase}{indices.start}")
-    secret = workload.secret.encode()
     sent_at = datetime.datetime.now(datetime.UTC).isoformat()
     # Warm-up and measured phases have their own senders, so each measured phase creates the same share
     # of new contacts (about --senders of them) whatever the warm-up did.
     sender_prefix = f"{workload.id_prefix}{phase}s"
-    fixed_head = (
-        f"POST {WEBHOOK_PATH} HTTP/1.1\r\nHost: {workload.host}:{workload.port}\r\n"
-        "Content-Type: application/json\r\n"
-    ).encode()
+    # Twilio senders are phone numbers: the measured phase's are offset from the warm-up's.
+    offset = workload.senders if phase == "m" else 0
     requests = []
     for index in indices:
         message_id = f"{workload.id_prefix}{phase}{index}"
-        body = _message_body(message_id, sender_prefix, rng.randrange(workload.senders), sent_at)
-        signature = hmac.new(secret, body, hashlib.sha256).hexdigest()
-        head = f"Content-Length: {len(body)}\r\nX-Switchboard-Signature: sha256={signature}\r\n\r\n"
-        requests.append(fixed_head + head.encode() + body)
+        sender = (sender_prefix, offset + rng.randrange(workload.senders))
+        requests.append(_signed_request(workload, message_id, sender, sent_at))
     return requests
 
 
@@ -130,6 +170,9 @@ def _ack_problem(status: int, body: bytes) -> str | None:
     """None for an acknowledgement (200 naming a new interaction), else what is wrong with the answer."""
     if status != 200:
         return f"{status}: {body[:200]!r}"
+    if body.lstrip().startswith(b"<"):
+        # Twilio's webhook is answered with TwiML.
+        return None if b"<Response" in body else f"200 with unexpected XML: {body[:200]!r}"
     try:
         answer = orjson.loads(body)
     except orjson.JSONDecodeError:
@@ -458,7 +501,12 @@ def _collect(procs: Sequence[multiprocessing.process.BaseProcess], results: Any)
 def run_step(target: Target, concurrency: int, options: Options, runid: str) -> StepResult:
     """Drive one target at one concurrency with options.client_procs processes; count what it stored."""
     workload = Workload(
-        target.host, target.port, options.secret, f"bench-{runid}-c{concurrency}-", options.senders
+        target.host,
+        target.port,
+        options.secret,
+        f"bench-{runid}-c{concurrency}-",
+        options.senders,
+        options.channel,
     )
     procs_count = min(options.client_procs, concurrency)
     connections = [len(part) for part in split(concurrency, [1] * procs_count)]
@@ -498,12 +546,12 @@ def run_step(target: Target, concurrency: int, options: Options, runid: str) -> 
         PhaseStats.merge([outcome["measured"] for outcome in outcomes]),
     )
     if target.database_url is not None:
-        step.stored = count_stored(target.database_url, workload.id_prefix)
+        step.stored = count_stored(target.database_url, workload.id_prefix, options.channel)
     return step
 
 
-def count_stored(database_url: str, id_prefix: str) -> int:
-    """How many API-channel interactions with ids under the prefix the database holds."""
+def count_stored(database_url: str, id_prefix: str, channel: str = "api") -> int:
+    """How many of the benchmark's interactions under the prefix the database holds."""
     from sqlalchemy import text
     from sqlalchemy.exc import SQLAlchemyError
     from sqlalchemy.ext.asyncio import create_async_engine
@@ -512,12 +560,12 @@ def count_stored(database_url: str, id_prefix: str) -> int:
         engine = create_async_engine(database_url)
         try:
             async with engine.connect() as connection:
+                # API ids carry the prefix; Twilio's are SIDs, so their text carries it instead.
+                column = "external_message_id" if channel == "api" else "text"
+                pattern = id_prefix + "%" if channel == "api" else "%(" + id_prefix + "%"
+                query = "SELECT count(*) FROM interactions WHERE channel = :channel AND " + column  # noqa: S608
                 result = await connection.execute(
-                    text(
-                        "SELECT count(*) FROM interactions"
-                        " WHERE channel = 'api' AND external_message_id LIKE :pattern"
-                    ),
-                    {"pattern": id_prefix + "%"},
+                    text(query + " LIKE :pattern"), {"channel": channel, "pattern": pattern}
                 )
                 return int(result.scalar_one())
         finally:
@@ -600,6 +648,8 @@ def server_env(options: Options, port: int, data_dir: Path, database_url: str | 
         "SWITCHBOARD_PORT": str(port),
         "SWITCHBOARD_DATA_DIR": str(data_dir),
         "SWITCHBOARD_API_SECRET": options.secret,
+        "SWITCHBOARD_TWILIO_ACCOUNT_SID": TWILIO_ACCOUNT_SID,
+        "SWITCHBOARD_TWILIO_AUTH_TOKEN": options.secret,
     }
     if database_url is not None:
         env["SWITCHBOARD_DATABASE_URL"] = database_url
@@ -695,6 +745,7 @@ class Options:
     secret: str
     start_timeout: float
     hub_env: list[str]
+    channel: str = "api"
 
     @property
     def database_label(self) -> str:
@@ -710,6 +761,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     add = parser.add_argument
     add("--targets", default="bare,hub", help="comma-separated, of bare and hub (default: bare,hub)")
+    add(
+        "--channel", choices=sorted(WEBHOOK_PATHS), default="api", help="which webhook to drive (default api)"
+    )
     add("--concurrency", type=int, nargs="+", default=[32, 128], help="requests in flight (default: 32 128)")
     add("--messages", type=int, help="messages per step (default 20000; with --seconds, the cap: 40000/s)")
     add("--seconds", type=float, help="measure for this long per step instead of a message count")
@@ -764,6 +818,7 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
         secret=secret or secrets.token_hex(16),
         start_timeout=args.start_timeout,
         hub_env=args.hub_env,
+        channel=args.channel,
     )
 
 
@@ -804,7 +859,7 @@ def markdown_table(steps: Sequence[StepResult], options: Options, runid: str) ->
     amount = f"{options.seconds:g} s" if options.seconds is not None else f"{options.messages} msgs"
     hub = f", hub on {options.database_label}" if "hub" in options.targets else ""
     lines = [
-        f"Ingest, run {runid}, {datetime.date.today().isoformat()}:"
+        f"Ingest ({options.channel} webhooks), run {runid}, {datetime.date.today().isoformat()}:"
         f" {len(os.sched_getaffinity(0))} CPUs (nproc), Python {sys.version.split()[0]},"
         f" client {loop} x {options.client_procs} procs, {amount} + {options.warmup} warm-up per step,"
         f" {options.senders} senders{hub}",
@@ -834,7 +889,7 @@ def run_target(target: Target, options: Options, runid: str) -> tuple[list[StepR
         print_step(steps[-1], options)
     total_ok = True
     if target.database_url is not None:
-        total = count_stored(target.database_url, f"bench-{runid}-")
+        total = count_stored(target.database_url, f"bench-{runid}-", options.channel)
         acked = sum(step.acked for step in steps)
         total_ok = total == acked
         print(f"     all steps: stored {total} vs acked {acked}: {'OK' if total_ok else 'MISMATCH'}")
