@@ -134,3 +134,17 @@ async def test_twilio_63016_fails_the_reply_with_the_window_code(
 
     item = await eventually(failed, what="the reply to fail")
     assert item["delivery_error"].startswith("63016")
+
+
+async def test_sms_then_whatsapp_from_one_number_is_one_contact(
+    make_hub: MakeHub, fake_twilio: FakeTwilio
+) -> None:
+    hub = await make_hub({**fake_twilio.env(), "SWITCHBOARD_PUBLIC_URL": PUBLIC})
+    await _inbound(hub, "by sms", _sid(1))
+    fields = [("Body", "by whatsapp"), ("From", f"whatsapp:{CUSTOMER}"), ("MessageSid", _sid(2))]
+    request = signed_form(PUBLIC + "/webhooks/twilio_sms", [*fields, ("To", f"whatsapp:{OURS}")])
+    assert (await hub.client.post(request.path_qs, data=request.body, headers=request.headers)).status == 200
+    conversations = (await hub.get_json("/api/v1/conversations"))["items"]
+    assert len(conversations) == 2 and len({c["contact_id"] for c in conversations}) == 1
+    view = await hub.get_json(f"/api/v1/contacts/{conversations[0]['contact_id']}/360")
+    assert sorted(i["external_id"] for i in view["identities"]) == [CUSTOMER, f"whatsapp:{CUSTOMER}"]
