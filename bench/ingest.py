@@ -650,6 +650,8 @@ def server_env(options: Options, port: int, data_dir: Path, database_url: str | 
         "SWITCHBOARD_API_SECRET": options.secret,
         "SWITCHBOARD_TWILIO_ACCOUNT_SID": TWILIO_ACCOUNT_SID,
         "SWITCHBOARD_TWILIO_AUTH_TOKEN": options.secret,
+        # The ingest path alone; `--hub-env SWITCHBOARD_MODELS=true` adds sentiment and the other model work.
+        "SWITCHBOARD_MODELS": "false",
     }
     if database_url is not None:
         env["SWITCHBOARD_DATABASE_URL"] = database_url

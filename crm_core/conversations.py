@@ -15,6 +15,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from crm_core._contact_views import AnyRow
 from crm_core._jsonsql import plain_fields
 from crm_core.models import Contact, Conversation, Interaction
+from crm_core.models_messaging import InteractionSentiment
 
 __all__ = [
     "ConversationSummary",
@@ -43,6 +44,12 @@ class ConversationSummary:
     opened_at: datetime
     last_message_at: datetime
     closed_at: datetime | None
+    sentiment: float | None
+    sentiment_last: float | None
+    flagged_at: datetime | None
+    flag_reason: str | None
+    handed_over_at: datetime | None
+    handover: dict[str, Any] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +74,8 @@ class InteractionView:
     reply_to_external_id: str | None
     occurred_at: datetime
     created_at: datetime
+    sentiment: dict[str, Any] | None = None
+    """``{"label", "score", "model"}`` once the customer's message is scored."""
 
 
 def _older_than(
@@ -99,6 +108,12 @@ def _conversation_query() -> Select[*tuple[Any, ...]]:
         c.opened_at,
         c.last_message_at,
         c.closed_at,
+        c.sentiment,
+        c.sentiment_last,
+        c.flagged_at,
+        c.flag_reason,
+        c.handed_over_at,
+        c.handover,
     ).join(Contact, Contact.id == c.contact_id)
 
 
@@ -143,9 +158,16 @@ async def get_conversation(conn: AsyncConnection, conversation_id: uuid.UUID) ->
 
 
 def _interaction(row: AnyRow) -> InteractionView:
-    values = plain_fields(row, InteractionView.__dataclass_fields__)
+    fields = {name: f for name, f in InteractionView.__dataclass_fields__.items() if name != "sentiment"}
+    values = plain_fields(row, fields)
     values["private"] = bool(values["private"])
     values["attachments"] = tuple(values["attachments"] or ())
+    if row.sentiment_label is not None:
+        values["sentiment"] = {
+            "label": row.sentiment_label,
+            "score": row.sentiment_score,
+            "model": row.sentiment_model,
+        }
     return InteractionView(**values)
 
 
@@ -158,9 +180,18 @@ async def list_interactions(
     before_id: uuid.UUID | None = None,
 ) -> list[InteractionView]:
     """The newest ``limit`` interactions before the cursor, returned oldest to newest."""
-    i = Interaction
-    columns = [getattr(i, name) for name in InteractionView.__dataclass_fields__]
-    query = select(*columns).where(i.conversation_id == conversation_id)
+    i, s = Interaction, InteractionSentiment
+    columns = [getattr(i, name) for name in InteractionView.__dataclass_fields__ if name != "sentiment"]
+    query = (
+        select(
+            *columns,
+            s.label.label("sentiment_label"),
+            s.score.label("sentiment_score"),
+            s.model.label("sentiment_model"),
+        )
+        .outerjoin(s, s.interaction_id == i.id)
+        .where(i.conversation_id == conversation_id)
+    )
     if before is not None:
         query = query.where(_older_than(i.occurred_at, i.id, before, before_id))
     query = query.order_by(i.occurred_at.desc(), i.id.desc()).limit(limit)

@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from crm_core.db import Base, new_id
+from crm_core.db import Base, JsonType, new_id
 
 __all__ = [
     "Agent",
@@ -225,6 +225,16 @@ class Conversation(Base):
     opened_at: Mapped[datetime]
     last_message_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
+    sentiment: Mapped[float | None]
+    """The trend: an exponential moving average of the customer's scored messages, -1 to 1."""
+    sentiment_last: Mapped[float | None]
+    flagged_at: Mapped[datetime | None]
+    """When the conversation was flagged for attention (a sentiment alert); cleared by an agent."""
+    flag_reason: Mapped[str | None] = mapped_column(String(200))
+    handed_over_at: Mapped[datetime | None]
+    """When the bot handed the conversation to people; the bot stays quiet afterwards."""
+    handover: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+    """The bot's reason and scores when it handed over."""
 
 
 class Interaction(Base):

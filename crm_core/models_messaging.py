@@ -117,3 +117,15 @@ class EarlyDeliveryReport(Base):
     status: Mapped[str] = mapped_column(String(20))
     error: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class InteractionSentiment(Base):
+    """How a customer's message (or call transcript) was scored, and by which model."""
+
+    __tablename__ = "interaction_sentiments"
+    interaction_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("interactions.id"), primary_key=True)
+    conversation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("conversations.id"), index=True)
+    label: Mapped[str] = mapped_column(String(10))
+    score: Mapped[float]
+    model: Mapped[str] = mapped_column(String(200))
+    scored_at: Mapped[datetime]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Mapping
 from importlib.resources import files
+from typing import Any
 
 from aiohttp import web
 from prometheus_client import GCCollector, PlatformCollector, ProcessCollector
@@ -16,7 +17,19 @@ from hub.broadcast import create_broadcast
 from hub.bus import create_bus
 from hub.contract import ChannelContext
 from hub.inbox import HubInbox
-from hub.keys import BROADCAST, BUS, CHANNELS, DATABASE, INBOX, MEDIA, METRICS, OUTBOX, PIPELINE, SETTINGS
+from hub.keys import (
+    BROADCAST,
+    BUS,
+    CHANNELS,
+    DATABASE,
+    INBOX,
+    MEDIA,
+    METRICS,
+    OUTBOX,
+    PIPELINE,
+    SETTINGS,
+    WORKERS,
+)
 from hub.media import MediaFetcher
 from hub.metrics import Metrics
 from hub.outbox import Outbox
@@ -64,6 +77,7 @@ def create_app(settings: HubSettings, env: Mapping[str, str] | None = None) -> w
         types=settings.media_types.split(","),
     )
     app[MEDIA].channels = enabled
+    app[WORKERS] = _workers(app) if settings.models else []
 
     app.router.add_routes(health_routes())
     app.router.add_get("/", console_placeholder)
@@ -83,6 +97,21 @@ def create_app(settings: HubSettings, env: Mapping[str, str] | None = None) -> w
     app.cleanup_ctx.extend([_database_ctx, _bus_ctx, _pipeline_ctx, _channels_ctx, _outbox_ctx])
     app.on_shutdown.append(_shutdown_channels)
     return app
+
+
+def _workers(app: web.Application) -> list[Any]:
+    """The model-backed parts; imported here so a hub without models never loads torch."""
+    from crm_core.sentiment import AlertRule
+    from hub.models import ModelService
+    from hub.sentiment import SentimentWorker
+
+    settings = app[SETTINGS]
+    models = ModelService(settings.model_home or settings.data_dir, settings.encoder_model)
+    app[METRICS].encoder_backlog.set_function(lambda: models.backlog)
+    rule = AlertRule(threshold=settings.sentiment_threshold, drop=settings.sentiment_drop)
+    sentiment = SentimentWorker(app[DATABASE], app[BUS], app[PIPELINE], models, rule)
+    # Closed in reverse: workers first, the model service last.
+    return [models, sentiment]
 
 
 async def console_placeholder(_request: web.Request) -> web.Response:
@@ -109,9 +138,17 @@ async def _bus_ctx(app: web.Application) -> AsyncIterator[None]:
 async def _outbox_ctx(app: web.Application) -> AsyncIterator[None]:
     await app[OUTBOX].start()
     await app[MEDIA].start()
-    yield
-    await app[MEDIA].close()
-    await app[OUTBOX].close()
+    started = []
+    try:
+        for worker in app[WORKERS]:
+            await worker.start()
+            started.append(worker)
+        yield
+    finally:
+        for worker in reversed(started):
+            await worker.close()
+        await app[MEDIA].close()
+        await app[OUTBOX].close()
 
 
 async def _pipeline_ctx(app: web.Application) -> AsyncIterator[None]:

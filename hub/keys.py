@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
 from crm_core.db import Database
@@ -26,6 +28,7 @@ __all__ = [
     "OUTBOX",
     "PIPELINE",
     "SETTINGS",
+    "WORKERS",
 ]
 
 SETTINGS = web.AppKey("settings", HubSettings)
@@ -38,3 +41,5 @@ INBOX = web.AppKey("inbox", HubInbox)
 OUTBOX = web.AppKey("outbox", Outbox)
 BROADCAST = web.AppKey("broadcast", BroadcastService)
 MEDIA = web.AppKey("media", MediaFetcher)
+WORKERS = web.AppKey("workers", list[Any])
+"""Optional background parts (model service, sentiment, suggestions, bot): each has start() and close()."""

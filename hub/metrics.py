@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 __all__ = ["Metrics"]
 
@@ -46,6 +46,11 @@ class Metrics:
             "switchboard_media_downloads",
             "Inbound attachments downloaded into storage, by channel and outcome (stored, failed).",
             ["channel", "outcome"],
+            registry=self.registry,
+        )
+        self.encoder_backlog = Gauge(
+            "switchboard_encoder_backlog",
+            "Texts waiting for the language model (sentiment, retrieval): grows when arrivals outrun it.",
             registry=self.registry,
         )
         self.events_relayed = Counter(

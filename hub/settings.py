@@ -45,6 +45,16 @@ class HubSettings(BaseSettings):
     """Most messages the writer commits in one transaction."""
     auto_migrate: bool | None = None
     """Migrate at start; defaults to on for SQLite, off for a server database."""
+    models: bool = True
+    """Load the language models and enrich conversations (sentiment, suggestions, the bot)."""
+    model_home: Path | None = None
+    """Where the packaged model is converted once (``<model_home>/models/``); default: the data directory."""
+    encoder_model: str | None = None
+    """A Hugging Face model id or local directory instead of the packaged multilingual-e5-small."""
+    sentiment_threshold: float = Field(default=-0.5, ge=-1.0, le=1.0)
+    """A conversation whose sentiment trend falls below this is flagged and its priority raised."""
+    sentiment_drop: float = Field(default=0.8, gt=0.0, le=2.0)
+    """A message this far below the conversation's trend flags it too (a sharp drop)."""
     media_max_bytes: int = Field(default=16 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024)
     """Inbound attachments larger than this are not downloaded (the interaction keeps the reason)."""
     media_types: str = "image/*,audio/*,video/*,application/pdf,text/plain,text/vcard,text/x-vcard"

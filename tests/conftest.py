@@ -101,3 +101,9 @@ async def database(database_url: str) -> AsyncIterator[Database]:
     db = open_database(database_url, sqlite_synchronous="NORMAL")
     yield db
     await db.dispose()
+
+
+@pytest.fixture(scope="session")
+def model_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where this session converts the packaged model once (``SWITCHBOARD_MODEL_HOME`` of test hubs)."""
+    return tmp_path_factory.mktemp("model-home")

@@ -96,6 +96,7 @@ def make_hub(tmp_path: Path, sqlite_url: str, aiohttp_client: Any) -> MakeHub:
             "SWITCHBOARD_DATA_DIR": str(tmp_path),
             "SWITCHBOARD_DATABASE_URL": sqlite_url,
             "SWITCHBOARD_AUTO_MIGRATE": "false",
+            "SWITCHBOARD_MODELS": "false",
             **env,
         }
         app = create_app(load_settings(settings_env), settings_env)

@@ -53,7 +53,12 @@ class Hub:
 @pytest.fixture(params=["embedded", "scaled"])
 def runtime(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, str]:
     """Settings of the two runtimes: SQLite + in-process bus, and PostgreSQL + Redis."""
-    env = {"SWITCHBOARD_DATA_DIR": str(tmp_path), "SWITCHBOARD_API_SECRET": API_SECRET}
+    # Models are off here: the tests that load them say so (tests/hub/test_enrichment.py).
+    env = {
+        "SWITCHBOARD_DATA_DIR": str(tmp_path),
+        "SWITCHBOARD_API_SECRET": API_SECRET,
+        "SWITCHBOARD_MODELS": "false",
+    }
     if request.param == "embedded":
         env["SWITCHBOARD_DATABASE_URL"] = request.getfixturevalue("sqlite_url")
     else:

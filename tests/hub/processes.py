@@ -23,7 +23,12 @@ def free_port() -> int:
 
 async def start_hub(env: Mapping[str, str], port: int, *args: str, **popen: object) -> subprocess.Popen[str]:
     """Run ``python -m hub serve [args]`` on ``port`` with exactly ``env``; return once /readyz answers."""
-    full_env = {**env, "SWITCHBOARD_PORT": str(port), "SWITCHBOARD_HOST": "127.0.0.1"}
+    full_env = {
+        "SWITCHBOARD_MODELS": "false",
+        **env,
+        "SWITCHBOARD_PORT": str(port),
+        "SWITCHBOARD_HOST": "127.0.0.1",
+    }
     process = subprocess.Popen(
         [sys.executable, "-m", "hub", "serve", *args],
         cwd=ROOT,

@@ -21,9 +21,9 @@ def load_fixture(name: str) -> Any:
 
 
 @pytest.fixture(scope="session")
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def data_dir(model_home: Path) -> Path:
     """A hub data directory of this session's own, into which the default model is converted once."""
-    return tmp_path_factory.mktemp("data")
+    return model_home
 
 
 @pytest.fixture(scope="session")
