@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, case, func, insert, or_, select, update
@@ -31,6 +31,8 @@ from crm_core.models_messaging import MergeSuggestion
 __all__ = ["InboundRecord", "RecordOutcome", "record_inbound", "store_inbound"]
 
 _IdentityKey = tuple[str, str, str]
+WINDOW_GRANULARITY = timedelta(minutes=1)
+"""How far an identity's last inbound time may lag: reply windows are hours long."""
 _ThreadKey = tuple[uuid.UUID, str, str, str]
 
 
@@ -84,6 +86,8 @@ class _Batch:
     contacts: dict[_IdentityKey, uuid.UUID] = field(default_factory=dict)
     conversations: dict[_ThreadKey, uuid.UUID] = field(default_factory=dict)
     events: list[EventDraft] = field(default_factory=list)
+    last_inbound: dict[_IdentityKey, datetime | None] = field(default_factory=dict)
+    """Known identities' stored last inbound time (new identities get theirs when inserted)."""
 
 
 def _grouped(keys: Iterable[tuple[str, str, str]]) -> dict[tuple[str, str], set[str]]:
@@ -127,10 +131,13 @@ def _resolve_contacts(conn: Connection, batch: _Batch, fresh: list[InboundRecord
         )
     )
     rows = conn.execute(
-        select(tbl.c.contact_id, tbl.c.channel, tbl.c.account, tbl.c.external_id).where(clause)
+        select(
+            tbl.c.contact_id, tbl.c.channel, tbl.c.account, tbl.c.external_id, tbl.c.last_inbound_at
+        ).where(clause)
     )
     for row in rows:
         batch.contacts[(row.channel, row.account, row.external_id)] = row.contact_id
+        batch.last_inbound[(row.channel, row.account, row.external_id)] = row.last_inbound_at
     unknown = [r for r in fresh if r.identity_key not in batch.contacts]
     if not unknown:
         return
@@ -157,7 +164,7 @@ def _resolve_contacts(conn: Connection, batch: _Batch, fresh: list[InboundRecord
                 "account": record.account,
                 "external_id": record.external_id,
                 "created_at": batch.now,
-                "last_inbound_at": None,
+                "last_inbound_at": _latest(fresh, record.identity_key),
                 "opted_out_at": None,
             }
         )
@@ -165,6 +172,10 @@ def _resolve_contacts(conn: Connection, batch: _Batch, fresh: list[InboundRecord
         conn.execute(insert(table(Contact)), new_contacts)
         _suggest_merges(conn, batch, new_contacts)
     conn.execute(insert(tbl), new_identities)
+
+
+def _latest(records: Sequence[InboundRecord], key: _IdentityKey) -> datetime:
+    return max(r.occurred_at for r in records if r.identity_key == key)
 
 
 def _verified_keys(record: InboundRecord) -> list[str]:
@@ -382,47 +393,46 @@ def _interaction_row(
     }
 
 
-def _touch_identities(conn: Connection, fresh: list[InboundRecord], now: datetime) -> None:
+def _touch_identities(conn: Connection, batch: _Batch, fresh: list[InboundRecord], now: datetime) -> None:
     """Open reply windows (last inbound time, never moved back) and record STOP/START."""
     latest: dict[_IdentityKey, datetime] = {}
     for record in fresh:
-        latest[record.identity_key] = max(
-            record.occurred_at, latest.get(record.identity_key, record.occurred_at)
-        )
+        key = record.identity_key
+        latest[key] = max(record.occurred_at, latest.get(key, record.occurred_at))
+    # New identities were inserted with it. Known ones are written only when it moves by a minute or
+    # more: a window of hours needs no seconds, and a busy conversation then costs no update per message.
+    stale = {
+        key: at
+        for key, at in latest.items()
+        if key in batch.last_inbound
+        and ((stored := batch.last_inbound[key]) is None or at - stored >= WINDOW_GRANULARITY)
+    }
     tbl = table(ContactIdentity)
     keyed = and_(
         tbl.c.channel == bindparam("ch"),
         tbl.c.account == bindparam("acc"),
         tbl.c.external_id == bindparam("ext"),
     )
-    conn.execute(
-        update(tbl)
-        .where(keyed)
-        .values(
-            last_inbound_at=case(
-                (
-                    or_(tbl.c.last_inbound_at.is_(None), tbl.c.last_inbound_at < bindparam("at")),
-                    bindparam("at"),
-                ),
-                else_=tbl.c.last_inbound_at,
-            )
-        ),
-        [{"ch": ch, "acc": acc, "ext": ext, "at": at} for (ch, acc, ext), at in latest.items()],
-    )
+    if stale:
+        later = or_(tbl.c.last_inbound_at.is_(None), tbl.c.last_inbound_at < bindparam("at"))
+        conn.execute(
+            update(tbl)
+            .where(keyed)
+            .values(last_inbound_at=case((later, bindparam("at")), else_=tbl.c.last_inbound_at)),
+            [{"ch": ch, "acc": acc, "ext": ext, "at": at} for (ch, acc, ext), at in stale.items()],
+        )
     changes = [r for r in fresh if r.opt_change in ("in", "out")]
     if changes:
-        conn.execute(
-            update(tbl).where(keyed).values(opted_out_at=bindparam("opted")),
-            [
-                {
-                    "ch": r.channel,
-                    "acc": r.account,
-                    "ext": r.external_id,
-                    "opted": now if r.opt_change == "out" else None,
-                }
-                for r in changes
-            ],
-        )
+        opted = [
+            {
+                "ch": r.channel,
+                "acc": r.account,
+                "ext": r.external_id,
+                "opted": now if r.opt_change == "out" else None,
+            }
+            for r in changes
+        ]
+        conn.execute(update(tbl).where(keyed).values(opted_out_at=bindparam("opted")), opted)
 
 
 def store_inbound(
@@ -445,7 +455,7 @@ def store_inbound(
         _resolve_contacts(conn, batch, fresh)
         _resolve_conversations(conn, batch, fresh)
         _store_interactions(conn, batch, fresh)
-        _touch_identities(conn, fresh, now)
+        _touch_identities(conn, batch, fresh, now)
     events = write_events(conn, batch.events, now)
     outcomes: list[RecordOutcome] = []
     first_seen: set[tuple[str, str, str]] = set()

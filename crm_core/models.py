@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -93,6 +94,8 @@ class Organisation(Base):
 
 class Contact(Base):
     __tablename__ = "contacts"
+    # Merge suggestions look new contacts up by name, case-folded (crm_core.ingest._suggest_merges).
+    __table_args__ = (Index("ix_contacts_display_name_lower", func.lower(text("display_name"))),)
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     display_name: Mapped[str | None] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(320), index=True)

@@ -104,6 +104,7 @@ def upgrade() -> None:
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.create_index('ix_outbox_due', ['state', 'next_attempt_at'], unique=False)
 
+    op.create_index('ix_contacts_display_name_lower', 'contacts', [sa.text('lower(display_name)')], unique=False)
     with op.batch_alter_table('contact_identities', schema=None) as batch_op:
         batch_op.add_column(sa.Column('last_inbound_at', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('opted_out_at', sa.DateTime(timezone=True), nullable=True))
@@ -141,5 +142,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_kept_aside_created_at'))
 
     op.drop_table('kept_aside')
+    op.drop_index('ix_contacts_display_name_lower', table_name='contacts')
     op.drop_table('early_delivery_reports')
     # ### end Alembic commands ###
