@@ -28,10 +28,10 @@ Wiring, as the hub does it (every model call off the event loop)::
     (sentiment,) = scorer.score(vector)
 """
 
+from typing import TYPE_CHECKING, Any
+
 from .base import E5_PREFIXES, Embeddings, Kind, TextEncoder
 from .batcher import MicroBatcher
-from .convert import DEFAULT_MODEL_ID, convert_packaged_e5, ensure_default_model, is_converted
-from .encoder import Encoder
 from .errors import BatcherClosedError, KnowledgeError, ModelFormatError, ModelIntegrityError
 from .sentiment import (
     ANCHOR_PHRASES,
@@ -42,6 +42,31 @@ from .sentiment import (
     SentimentScore,
     SentimentScorer,
 )
+
+if TYPE_CHECKING:
+    from .convert import DEFAULT_MODEL_ID, convert_packaged_e5, ensure_default_model, is_converted
+    from .encoder import Encoder
+
+# torch and transformers take seconds to import: only the parts that run a model load them, on first use,
+# so the CLI, the migrations and the knowledge base's store stay quick to import.
+_LAZY = {
+    "DEFAULT_MODEL_ID": ".convert",
+    "convert_packaged_e5": ".convert",
+    "ensure_default_model": ".convert",
+    "is_converted": ".convert",
+    "Encoder": ".encoder",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "ANCHOR_PHRASES",
