@@ -74,6 +74,8 @@ class ReplyDraft:
     author_agent_id: uuid.UUID | None = None
     system: bool = False
     """A confirmation the hub sends itself (opt-out): goes out even to an opted-out identity."""
+    bot: bool = False
+    """Written by the bot: a bot turn in the timeline."""
     reply_to_external_id: str | None = None
 
 
@@ -167,7 +169,7 @@ async def queue_reply(
         "conversation_id": target.conversation_id,
         "contact_id": target.contact_id,
         "direction": Direction.INTERNAL.value if draft.private else Direction.OUT.value,
-        "kind": InteractionKind.NOTE.value if draft.private else InteractionKind.MESSAGE.value,
+        "kind": _kind(draft),
         "source_kind": "template" if draft.template else "text",
         "private": draft.private,
         "text": draft.text,
@@ -213,6 +215,12 @@ async def queue_reply(
         now,
     )
     return QueuedReply(interaction_id, target.conversation_id, duplicate=False, events=events)
+
+
+def _kind(draft: ReplyDraft) -> str:
+    if draft.private:
+        return InteractionKind.NOTE.value
+    return InteractionKind.BOT_TURN.value if draft.bot else InteractionKind.MESSAGE.value
 
 
 def _outbox_row(

@@ -11,7 +11,6 @@ from aiohttp import web
 from prometheus_client import GCCollector, PlatformCollector, ProcessCollector
 
 from crm_core.db import open_database
-from crm_core.migrate import upgrade
 from hub.api import api_app
 from hub.broadcast import create_broadcast
 from hub.bus import create_bus
@@ -30,11 +29,13 @@ from hub.keys import (
     SETTINGS,
     WORKERS,
 )
+from hub.keys_knowledge import KNOWLEDGE, SUGGESTER
 from hub.media import MediaFetcher
 from hub.metrics import Metrics
 from hub.outbox import Outbox
 from hub.pipeline import IngestPipeline
 from hub.registry import build_channels
+from hub.schema import migrate_all
 from hub.settings import HubSettings
 from hub.web import error_middleware, health_routes
 
@@ -102,16 +103,47 @@ def create_app(settings: HubSettings, env: Mapping[str, str] | None = None) -> w
 def _workers(app: web.Application) -> list[Any]:
     """The model-backed parts; imported here so a hub without models never loads torch."""
     from crm_core.sentiment import AlertRule
+    from hub.bot import Bot
+    from hub.enrich import EnrichmentWorker
+    from hub.kb import KnowledgeService
     from hub.models import ModelService
-    from hub.sentiment import SentimentWorker
+    from hub.suggest import Suggester
+    from knowledge.bot import BotPolicy
 
     settings = app[SETTINGS]
     models = ModelService(settings.model_home or settings.data_dir, settings.encoder_model)
     app[METRICS].encoder_backlog.set_function(lambda: models.backlog)
+    app[KNOWLEDGE] = kb = KnowledgeService(app[DATABASE], models)
+    suggester = Suggester(app[DATABASE], kb, _generator(settings))
+    app[SUGGESTER] = suggester
+    channels = frozenset(name.strip() for name in settings.bot_channels.split(",") if name.strip())
+    bot = None
+    if channels:
+        policy = BotPolicy(threshold=settings.bot_threshold, margin=settings.bot_margin)
+        bot = Bot(app[DATABASE], app[PIPELINE], app[OUTBOX], kb, policy, channels, _generator(settings))
     rule = AlertRule(threshold=settings.sentiment_threshold, drop=settings.sentiment_drop)
-    sentiment = SentimentWorker(app[DATABASE], app[BUS], app[PIPELINE], models, rule)
-    # Closed in reverse: workers first, the model service last.
-    return [models, sentiment]
+    enrich = EnrichmentWorker(
+        app[DATABASE],
+        app[BUS],
+        app[PIPELINE],
+        models,
+        rule,
+        broadcast=app[BROADCAST],
+        suggester=suggester,
+        bot=bot,
+    )
+    # Started in this order, closed in reverse: the model service outlives everything that uses it.
+    return [part for part in (models, kb, bot, enrich) if part is not None]
+
+
+def _generator(settings: HubSettings) -> Any:
+    if not settings.llm_base_url or not settings.llm_model:
+        return None
+    from knowledge.generate import ChatCompletionsClient
+
+    return ChatCompletionsClient(
+        settings.llm_base_url, settings.llm_model, api_key=settings.llm_api_key, timeout=settings.llm_timeout
+    )
 
 
 async def console_placeholder(_request: web.Request) -> web.Response:
@@ -124,7 +156,7 @@ async def _database_ctx(app: web.Application) -> AsyncIterator[None]:
     settings, db = app[SETTINGS], app[DATABASE]
     migrate = settings.is_sqlite if settings.auto_migrate is None else settings.auto_migrate
     if migrate:
-        await upgrade(db.writer)
+        await migrate_all(db.writer)
     yield
     await db.dispose()
 

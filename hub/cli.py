@@ -18,11 +18,11 @@ from aiohttp import web
 from crm_core.accounts import create_agent, create_token
 from crm_core.db import Database, open_database
 from crm_core.demo import load_demo
-from crm_core.migrate import upgrade
 from crm_core.models import Role
 from hub.app import create_app
 from hub.errors import ConfigError
 from hub.messages import utcnow
+from hub.schema import migrate_all
 from hub.settings import HubSettings, load_settings
 
 __all__ = ["main"]
@@ -30,6 +30,8 @@ __all__ = ["main"]
 # Names of files in the data directory, not secrets themselves.
 DEMO_SECRET_FILE = "demo-api-secret"  # noqa: S105
 DEMO_TOKEN_FILE = "demo-token"  # noqa: S105
+DEMO_KB = Path(__file__).resolve().parents[1] / "tests" / "data" / "kb"
+"""The demo's knowledge base: the evaluation set's, in a source checkout (the project installs editable)."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -57,6 +59,9 @@ def _parser() -> argparse.ArgumentParser:
     create_tok = token.add_parser("create", help="create a bearer token and print it once")
     create_tok.add_argument("--role", choices=[r.value for r in Role], required=True)
     create_tok.add_argument("--name", default="cli")
+    kb = commands.add_parser("kb", help="the knowledge base").add_subparsers(dest="action", required=True)
+    kb_import = kb.add_parser("import", help="import (or update in place) a folder of articles and scripts")
+    kb_import.add_argument("path", type=Path, help="a folder with articles/*.md, scripts/*.md, articles.csv")
     return parser
 
 
@@ -72,7 +77,7 @@ async def _database(settings: HubSettings) -> AsyncIterator[Database]:
 
 async def _migrate(settings: HubSettings) -> None:
     async with _database(settings) as db:
-        await upgrade(db.writer)
+        await migrate_all(db.writer)
 
 
 def _data_file(settings: HubSettings, name: str) -> Path:
@@ -90,9 +95,38 @@ async def _demo(settings: HubSettings) -> None:
             token, _info = await create_token(conn, name="demo", role=Role.ADMIN, now=utcnow())
             token_file.write_text(token)
             token_file.chmod(0o600)
+    if settings.models and DEMO_KB.is_dir():
+        # The demo answers from the same knowledge base the evaluation uses (tests/data/kb).
+        await _kb_import(settings, DEMO_KB, quiet=True)
     print(f"Demo data {'loaded' if summary.created else 'already present'}.")
     print(f"  Sign in as {summary.admin_email} / {summary.admin_password}")
     print(f"  API token (admin): {token_file.read_text().strip()}")
+
+
+async def _kb_import(settings: HubSettings, path: Path, *, quiet: bool = False) -> int:
+    """Import a knowledge-base folder with the hub's own encoder; returns how many items failed."""
+    from hub.kb import KnowledgeService
+    from hub.models import ModelService
+    from knowledge.importer import load_folder
+
+    batch = await asyncio.to_thread(load_folder, path)
+    models = ModelService(settings.model_home or settings.data_dir, settings.encoder_model)
+    try:
+        async with _database(settings) as db:
+            if settings.is_sqlite:
+                await migrate_all(db.writer)
+            report = await KnowledgeService(db, models).import_batch(batch, editor="cli")
+    finally:
+        await models.close()
+    if not quiet or report.failures:
+        counts = (len(report.created), len(report.updated), len(report.unchanged))
+        print(
+            f"knowledge base {path}: %d created, %d updated, %d unchanged," % counts
+            + f" {len(report.scripts)} scripts, {len(report.failures)} failed"
+        )
+    for where, reason in report.failures:
+        print(f"  {where}: {reason}", file=sys.stderr)
+    return len(report.failures)
 
 
 def _demo_env(settings: HubSettings) -> dict[str, str]:
@@ -170,6 +204,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(_create_user(settings, args))
         elif args.command == "token":
             asyncio.run(_create_token(settings, args))
+        elif args.command == "kb":
+            return 1 if asyncio.run(_kb_import(settings, args.path)) else 0
     except ConfigError as err:
         print(f"switchboard: bad setting {err.detail}", file=sys.stderr)
         return 2

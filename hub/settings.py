@@ -55,6 +55,19 @@ class HubSettings(BaseSettings):
     """A conversation whose sentiment trend falls below this is flagged and its priority raised."""
     sentiment_drop: float = Field(default=0.8, gt=0.0, le=2.0)
     """A message this far below the conversation's trend flags it too (a sharp drop)."""
+    bot_channels: str = ""
+    """Comma-separated channels on which the bot answers first (``webchat,telegram``); empty: no bot."""
+    bot_threshold: float = Field(default=0.90, ge=-1.0, le=1.0)
+    """The retrieval confidence (cosine) the bot needs to answer; chosen on the tuning questions
+    by ``bench/knowledge.py`` (see bench/RESULTS.md)."""
+    bot_margin: float = Field(default=0.0, ge=0.0, le=2.0)
+    """How far the best article must lead the runner-up for the bot to answer."""
+    llm_base_url: str | None = None
+    """An OpenAI-compatible chat-completions server (vLLM, Ollama, llama.cpp) that writes replies from the
+    retrieved passages; unset: replies are extracted from the best article."""
+    llm_model: str | None = None
+    llm_api_key: str | None = None
+    llm_timeout: float = Field(default=10.0, gt=0, le=120)
     media_max_bytes: int = Field(default=16 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024)
     """Inbound attachments larger than this are not downloaded (the interaction keeps the reason)."""
     media_types: str = "image/*,audio/*,video/*,application/pdf,text/plain,text/vcard,text/x-vcard"

@@ -14,7 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from crm_core.db import Base, Database, open_database
-from crm_core.migrate import upgrade
+from hub.schema import migrate_all
 from tests.servers import POSTGRES_URL, require_postgres
 
 pytest_plugins = ["tests.netguard"]
@@ -25,7 +25,7 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 async def _migrate(url: str) -> None:
     db = open_database(url)
     try:
-        await upgrade(db.writer)
+        await migrate_all(db.writer)
     finally:
         await db.dispose()
 

@@ -8,6 +8,7 @@ from importlib.resources import files
 from aiohttp import web
 
 from hub.api.auth import TOKEN_CACHE, TokenCache, auth_middleware
+from hub.api.knowledge import knowledge_routes
 from hub.api.messaging import messaging_routes
 from hub.api.resources import routes
 from hub.keys import DATABASE
@@ -33,4 +34,5 @@ def api_app(parent: web.Application) -> web.Application:
     app.router.add_get("/openapi.json", _openapi_handler())
     app.router.add_routes(routes())
     app.router.add_routes(messaging_routes())
+    app.router.add_routes(knowledge_routes())
     return app

@@ -47,7 +47,9 @@ async def test_messages_are_scored_and_a_sharp_drop_flags_the_conversation(enric
     assert item["sentiment"]["label"] == "positive"
     assert item["sentiment"]["model"].startswith("multilingual-e5-small")
 
-    await _say(hub, "s-2", "This is the THIRD outage this week. Absolutely unacceptable, I want to cancel NOW!")
+    await _say(
+        hub, "s-2", "This is the THIRD outage this week. Absolutely unacceptable, I want to cancel NOW!"
+    )
 
     async def flagged() -> dict[str, Any] | None:
         conversation = await _conversation(hub, conversation_id)

@@ -1,0 +1,121 @@
+"""The bot: answers a routine question from the knowledge base, citing the article, when retrieval is
+confident enough; otherwise, or when the customer asks for a person, it hands the conversation over."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+from crm_core.context import ConversationContext, conversation_context, record_handover
+from crm_core.db import Database
+from crm_core.outbox import ReplyDraft
+from hub.kb import KnowledgeService
+from hub.language import guess_language
+from hub.messages import utcnow
+from hub.outbox import Outbox
+from hub.pipeline import IngestPipeline
+from hub.suggest import SMS_SIZED, customer_of, evidence_of
+from knowledge.bot import BotDecision, BotPolicy, Evidence
+from knowledge.generate import ChatCompletionsClient, answer_with_fallback
+from knowledge.handoff import COUNTER_EXEMPLARS, EXEMPLARS, HandoffDetector, flatten_exemplars
+
+__all__ = ["Bot"]
+
+log = logging.getLogger(__name__)
+
+_SOURCE = {"en": "Source", "he": "מקור", "fa": "منبع", "ar": "المصدر"}
+
+
+class Bot:
+    """Decides, for each customer message on a bot channel, whether to answer, hand over or stay quiet."""
+
+    def __init__(
+        self,
+        db: Database,
+        pipeline: IngestPipeline,
+        outbox: Outbox,
+        kb: KnowledgeService,
+        policy: BotPolicy,
+        channels: frozenset[str],
+        generator: ChatCompletionsClient | None = None,
+    ) -> None:
+        self._db = db
+        self._pipeline = pipeline
+        self._outbox = outbox
+        self._kb = kb
+        self.policy = policy
+        self.channels = channels
+        self.generator = generator
+        self.handoff = HandoffDetector()
+
+    async def start(self) -> None:
+        """Embed the handoff exemplars once, with the shared encoder."""
+        models = self._kb.models
+        requests = await models.encode(flatten_exemplars(EXEMPLARS))
+        counters = await models.encode(flatten_exemplars(COUNTER_EXEMPLARS))
+        self.handoff = HandoffDetector(requests, counters)
+
+    async def close(self) -> None:
+        if self.generator is not None:
+            await self.generator.close()
+
+    async def on_message(
+        self, conversation_id: uuid.UUID, interaction_id: uuid.UUID, text: str, vector: NDArray[np.float32]
+    ) -> BotDecision | None:
+        """Act on one customer message; None when the bot has no say (not its channel, a person has it)."""
+        async with self._db.reader.connect() as conn:
+            context = await conversation_context(conn, conversation_id)
+        if context is None or not self._in_charge(context) or context.last_inbound_id != interaction_id:
+            return None
+        language = context.contact_language or guess_language(text)
+        hits = await self._kb.search_vector(text, vector, prefer_language=language, k=3)
+        evidence = [evidence_of(h) for h in hits]
+        decision = self.policy.decide(
+            text,
+            evidence,
+            self.handoff.detect(text, vector),
+            bot_turns_since_customer=context.bot_turns_since_customer,
+        )
+        if decision.action == "answer":
+            await self._answer(context, interaction_id, text, evidence, decision, language)
+        elif decision.action == "handoff":
+            record = {**decision.as_record(), "interaction_id": str(interaction_id)}
+            async with self._db.writer.begin() as conn:
+                events = await record_handover(conn, conversation_id, record, utcnow())
+            self._pipeline.notify_committed(events)
+            log.info("bot handed conversation %s over: %s", conversation_id, decision.reason)
+        return decision
+
+    def _in_charge(self, context: ConversationContext) -> bool:
+        return (
+            context.channel in self.channels
+            and context.assignee_id is None
+            and context.handed_over_at is None
+        )
+
+    async def _answer(
+        self,
+        context: ConversationContext,
+        interaction_id: uuid.UUID,
+        text: str,
+        evidence: Sequence[Evidence],
+        decision: BotDecision,
+        language: str,
+    ) -> None:
+        cited = decision.evidence or evidence[0]
+        ranked = [cited, *(e for e in evidence if e is not cited)]
+        answer = await answer_with_fallback(
+            self.generator,
+            text,
+            ranked,
+            language=language,
+            customer=customer_of(context),
+            sms=context.channel in SMS_SIZED,
+        )
+        reply = f"{answer.customer_text}\n\n{_SOURCE.get(cited.language, _SOURCE['en'])}: {cited.title}"
+        draft = ReplyDraft(text=reply, bot=True, idempotency_key=f"bot:{interaction_id}")
+        await self._outbox.queue(context.conversation_id, draft)
