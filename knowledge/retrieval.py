@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from numpy.typing import ArrayLike
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -30,6 +31,7 @@ __all__ = ["RRF_K", "Fused", "Hit", "fuse", "search"]
 
 RRF_K = 60
 # Above this many rows a dense search is worth a thread hop, so the event loop is not held for it.
+_LEVEL_OF = 10
 _THREAD_ROWS = 20_000
 _A = schema.articles
 _P = schema.passages
@@ -115,10 +117,36 @@ async def _dense(
 ) -> list[VectorHit]:
     if query_vector is None or not len(index):
         return []
-    where = tag_filter(language, drafts)
     if len(index) > _THREAD_ROWS:
-        return await asyncio.to_thread(index.search, query_vector, candidates, where=where)
-    return index.search(query_vector, candidates, where=where)
+        return await asyncio.to_thread(_balanced, index, query_vector, candidates, language, drafts)
+    return _balanced(index, query_vector, candidates, language, drafts)
+
+
+def _balanced(
+    index: VectorIndex, query_vector: ArrayLike, candidates: int, language: str | None, drafts: bool
+) -> list[VectorHit]:
+    """Dense candidates ranked fairly across languages.
+
+    e5 scores a question higher against any passage in its own language than against the right passage
+    in another (a Persian question finds Persian articles on other topics before the English one that
+    answers it). Each language's cosines are therefore measured against that language's own level (the
+    mean of its best ``_LEVEL_OF`` scores) before the languages are merged.
+    """
+    if language is not None:
+        return index.search(query_vector, candidates, where=tag_filter(language, drafts))
+    every = index.search(query_vector, candidates, where=tag_filter(None, drafts))
+    if not every:
+        return []
+    # A language with too few rows to have a level of its own is measured against everyone's.
+    overall = float(np.mean([h.score for h in every[:_LEVEL_OF]]))
+    merged: list[tuple[float, VectorHit]] = []
+    for each in index.languages():
+        hits = index.search(query_vector, candidates, where=tag_filter(each, drafts))
+        enough = len(hits) >= _LEVEL_OF
+        level = float(np.mean([h.score for h in hits[:_LEVEL_OF]])) if enough else overall
+        merged += [(h.score - level, h) for h in hits]
+    merged.sort(key=lambda pair: pair[0], reverse=True)
+    return [hit for _, hit in merged[:candidates]]
 
 
 async def _articles(

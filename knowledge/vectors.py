@@ -238,6 +238,10 @@ class VectorIndex:
             for r, s in zip(rows, scores[best[:k]], strict=True)
         ]
 
+    def languages(self) -> set[str]:
+        """The languages of the rows' tags (``status:language``)."""
+        return {tag.partition(":")[2] for tag in self._snapshot.tags if tag}
+
     def best_of(self, owner: uuid.UUID, query: ArrayLike) -> VectorHit | None:
         """``owner``'s row most like ``query``, or None when it has no rows."""
         snap = self._snapshot
