@@ -134,14 +134,15 @@ def _balanced(
     """
     if language is not None:
         return index.search(query_vector, candidates, where=tag_filter(language, drafts))
-    every = index.search(query_vector, candidates, where=tag_filter(None, drafts))
+    depth = max(candidates, _LEVEL_OF)
+    every = index.search(query_vector, depth, where=tag_filter(None, drafts))
     if not every:
         return []
     # A language with too few rows to have a level of its own is measured against everyone's.
     overall = float(np.mean([h.score for h in every[:_LEVEL_OF]]))
     merged: list[tuple[float, VectorHit]] = []
     for each in index.languages():
-        hits = index.search(query_vector, candidates, where=tag_filter(each, drafts))
+        hits = index.search(query_vector, depth, where=tag_filter(each, drafts))
         enough = len(hits) >= _LEVEL_OF
         level = float(np.mean([h.score for h in hits[:_LEVEL_OF]])) if enough else overall
         merged += [(h.score - level, h) for h in hits]
