@@ -23,7 +23,7 @@ from hub.bus import Bus, Event, Subscription
 from hub.messages import utcnow
 from hub.models import ModelService
 from hub.pipeline import IngestPipeline
-from hub.relay import EVENTS_STREAM
+from hub.relay import EVENTS_STREAM, created_interactions
 from hub.suggest import Suggester
 
 __all__ = ["EnrichmentWorker", "conversation_topic"]
@@ -72,11 +72,7 @@ class EnrichmentWorker:
 
     async def handle(self, events: Sequence[Event]) -> None:
         """Enrich the customers' messages these events created (each once)."""
-        ids = [
-            uuid.UUID(e.payload["interaction_id"])
-            for e in events
-            if e.name == "interaction.created" and "interaction_id" in e.payload
-        ]
+        ids = created_interactions(events)
         if not ids:
             return
         async with self._db.reader.connect() as conn:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import fnmatch
 import logging
-import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -20,7 +19,7 @@ from hub.contract import Channel
 from hub.errors import MediaUnavailable
 from hub.messages import Attachment, utcnow
 from hub.metrics import Metrics
-from hub.relay import EVENTS_STREAM
+from hub.relay import EVENTS_STREAM, created_interactions
 
 __all__ = ["MediaFetcher"]
 
@@ -55,11 +54,7 @@ class MediaFetcher:
 
     async def handle(self, events: Sequence[Event]) -> None:
         """Fetch the attachments of the interactions these events created."""
-        ids = [
-            uuid.UUID(e.payload["interaction_id"])
-            for e in events
-            if e.name == "interaction.created" and "interaction_id" in e.payload
-        ]
+        ids = created_interactions(events)
         if not ids:
             return
         async with self._db.reader.connect() as conn:

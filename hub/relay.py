@@ -19,7 +19,7 @@ from hub.bus import Bus, Event
 from hub.messages import utcnow
 from hub.metrics import Metrics
 
-__all__ = ["EVENTS_STREAM", "EventRelay", "as_bus_event"]
+__all__ = ["EVENTS_STREAM", "EventRelay", "as_bus_event", "created_interactions"]
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +28,15 @@ EVENTS_STREAM = "events"
 
 SWEEP_GRACE = timedelta(seconds=30)
 SWEEP_EVERY = 15.0
+
+
+def created_interactions(events: Sequence[Event]) -> list[uuid.UUID]:
+    """The interactions that these events say were created (what enrichment and media consumers act on)."""
+    return [
+        uuid.UUID(e.payload["interaction_id"])
+        for e in events
+        if e.name == "interaction.created" and "interaction_id" in e.payload
+    ]
 
 
 def as_bus_event(event: StoredEvent) -> Event:
