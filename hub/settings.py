@@ -57,7 +57,7 @@ class HubSettings(BaseSettings):
     """A message this far below the conversation's trend flags it too (a sharp drop)."""
     bot_channels: str = ""
     """Comma-separated channels on which the bot answers first (``webchat,telegram``); empty: no bot."""
-    bot_threshold: float = Field(default=0.90, ge=-1.0, le=1.0)
+    bot_threshold: float = Field(default=0.887, ge=-1.0, le=1.0)
     """The retrieval confidence (cosine) the bot needs to answer; chosen on the tuning questions
     by ``bench/knowledge.py`` (see bench/RESULTS.md)."""
     bot_margin: float = Field(default=0.0, ge=0.0, le=2.0)
