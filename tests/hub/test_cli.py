@@ -17,7 +17,8 @@ pytestmark = pytest.mark.slow
 
 def _run(data_dir: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("SWITCHBOARD_")}
-    full_env.update({"SWITCHBOARD_DATA_DIR": str(data_dir), **env})
+    # Models off unless a test turns them on: the demo would otherwise embed the whole knowledge base.
+    full_env.update({"SWITCHBOARD_DATA_DIR": str(data_dir), "SWITCHBOARD_MODELS": "false", **env})
     return subprocess.run(
         [sys.executable, "-m", "hub", *args],
         cwd=ROOT,
@@ -74,3 +75,27 @@ async def test_serve_demo_starts_with_data_and_prints_where_to_sign_in(tmp_path:
         output, _ = process.communicate(timeout=30)
     assert "Sign in as" in output and f"http://localhost:{port}/" in output
     assert (data_dir / "switchboard.db").exists()
+
+
+def test_kb_import_creates_then_updates_in_place_and_reports_bad_files(
+    tmp_path: Path, model_home: Path
+) -> None:
+    folder = tmp_path / "kb" / "articles"
+    folder.mkdir(parents=True)
+    source = ROOT / "tests" / "data" / "kb" / "articles"
+    for name in ("router-restart.md", "router-restart-he.md"):
+        (folder / name).write_bytes((source / name).read_bytes())
+    (folder / "broken.md").write_text("---\ntitle: [unclosed\n---\nbody\n", encoding="utf-8")
+    env = {"SWITCHBOARD_MODELS": "true", "SWITCHBOARD_MODEL_HOME": str(model_home)}
+
+    first = _run(tmp_path, "kb", "import", str(tmp_path / "kb"), **env)
+    assert first.returncode == 1, first.stderr
+    assert "2 created, 0 updated, 0 unchanged, 0 scripts, 1 failed" in first.stdout
+    assert "broken.md" in first.stderr
+
+    (folder / "broken.md").unlink()
+    edited = (folder / "router-restart.md").read_text(encoding="utf-8") + "\nCall us if it still fails.\n"
+    (folder / "router-restart.md").write_text(edited, encoding="utf-8")
+    again = _run(tmp_path, "kb", "import", str(tmp_path / "kb"), **env)
+    assert again.returncode == 0, again.stderr
+    assert "0 created, 1 updated, 1 unchanged" in again.stdout
