@@ -32,6 +32,8 @@ __all__ = ["RRF_K", "Fused", "Hit", "fuse", "search"]
 RRF_K = 60
 # Above this many rows a dense search is worth a thread hop, so the event loop is not held for it.
 _LEVEL_OF = 10
+FULLTEXT_WEIGHT = 1.0
+DENSE_WEIGHT = 1.0
 _THREAD_ROWS = 20_000
 _A = schema.articles
 _P = schema.passages
@@ -76,8 +78,14 @@ def passage_scores(rankings: Sequence[Ranking], *, k: int = RRF_K) -> dict[uuid.
     return scores
 
 
-def fuse(rankings: Sequence[Ranking], *, k: int = RRF_K) -> list[Fused]:
-    """Reciprocal rank fusion of passage rankings, per unit (an article, a family), best first."""
+def fuse(
+    rankings: Sequence[Ranking], *, k: int = RRF_K, weights: Sequence[float] | None = None
+) -> list[Fused]:
+    """Reciprocal rank fusion of passage rankings, per unit (an article, a family), best first.
+
+    ``weights`` (one per ranking, default 1 each) says how much each ranking's votes count.
+    """
+    weight = list(weights) if weights is not None else [1.0] * len(rankings)
     unit_ranks: list[dict[Hashable, int]] = []
     for ranking in rankings:
         ranks: dict[Hashable, int] = {}
@@ -94,7 +102,7 @@ def fuse(rankings: Sequence[Ranking], *, k: int = RRF_K) -> list[Fused]:
         Fused(
             unit,
             passage_id,
-            sum(1.0 / (k + ranks[unit]) for ranks in unit_ranks if unit in ranks),
+            sum(w / (k + ranks[unit]) for w, ranks in zip(weight, unit_ranks, strict=True) if unit in ranks),
             tuple(ranks.get(unit) for ranks in unit_ranks),
         )
         for unit, passage_id in best.items()
@@ -221,7 +229,8 @@ async def search(
     # Articles unpublished or deleted since the vector index last heard of them drop out here.
     rankings = [[(articles[a].family, p) for a, p in ranking if a in articles] for ranking in pairs]
     scores = passage_scores(rankings)
-    chosen = [(f, *_choose(f, owner, articles, scores, prefer_language)) for f in fuse(rankings)[:k]]
+    fused = fuse(rankings, weights=(FULLTEXT_WEIGHT, DENSE_WEIGHT))
+    chosen = [(f, *_choose(f, owner, articles, scores, prefer_language)) for f in fused[:k]]
     cited = {
         article.id: passage_id or _best_passage(index, article.id, query_vector)
         for _, article, passage_id in chosen

@@ -218,3 +218,10 @@ def test_dense_candidates_are_ranked_fairly_across_languages() -> None:
     assert fair[0].owner == english[0]
     only = retrieval._balanced(index, query, 5, "fa", False)
     assert {hit.owner for hit in only} <= set(persian)
+
+
+def test_fusion_weights_say_how_much_each_ranking_counts() -> None:
+    first, second = uuid.uuid4(), uuid.uuid4()
+    rankings = [[("a", first), ("b", second)], [("b", second), ("a", first)]]
+    assert [f.unit for f in fuse(rankings, weights=(1.0, 0.5))] == ["a", "b"]
+    assert [f.unit for f in fuse(rankings, weights=(0.5, 1.0))] == ["b", "a"]
