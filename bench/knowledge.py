@@ -104,6 +104,28 @@ def retrieval_table(ranked: Sequence[Ranked]) -> list[str]:
     return lines
 
 
+async def within_language(
+    kb: KnowledgeService, items: Sequence[Question], language_of: dict[str, str]
+) -> list[str]:
+    """Questions whose answer is written in their own language, searched among that language's articles."""
+    mine = [q for q in items if q.article and language_of.get(q.article) == q.language]
+    vectors = await kb.models.encode([q.text for q in mine], "query")
+    got = {}
+    for question, vector in zip(mine, vectors, strict=True):
+        hits = await kb.search_vector(question.text, vector, language=question.language, k=5)
+        got[question.id] = [h.slug for h in hits]
+    lines = ["| language | questions | recall@1 | recall@3 | MRR |", "|---|---:|---:|---:|---:|"]
+    for language in (*LANGUAGES, "all"):
+        ids = [q.id for q in mine if language in (q.language, "all")]
+        ranked = {i: got[i] for i in ids}
+        want = {q.id: q.article for q in mine if q.id in ranked}
+        row = (
+            f"| {language} | {len(ids)} | {recall_at(ranked, want, 1):.2f} | {recall_at(ranked, want, 3):.2f}"
+        )
+        lines.append(row + f" | {mrr(ranked, want):.2f} |")
+    return lines
+
+
 def calibration_samples(ranked: Sequence[Ranked]) -> list[CalibrationSample]:
     return [
         CalibrationSample(r.evidence[0].dense if r.evidence else 0.0, r.right, r.question.article is not None)
@@ -199,7 +221,14 @@ async def quality(args: argparse.Namespace, work: Path) -> None:
     try:
         kb = await knowledge_base(db, models, fresh)
         tune, test = await rank_all(kb, questions("tune")), await rank_all(kb, questions("test"))
-        print("\n### Retrieval (test split)\n\n" + "\n".join(retrieval_table(test)))
+        batch = await asyncio.to_thread(load_folder, DATA / "kb")
+        language_of = {a.slug: a.language for a in batch.articles}
+        within = await within_language(kb, questions("test"), language_of)
+        print("\n### Retrieval within a language (test split)\n\n" + "\n".join(within))
+        print(
+            "\n### Retrieval, every question, any language (test split)\n\n"
+            + "\n".join(retrieval_table(test))
+        )
         print("\n### Retrieval (tune split, for comparison)\n\n" + "\n".join(retrieval_table(tune)))
         detector = HandoffDetector(
             await models.encode(flatten_exemplars(EXEMPLARS)),
