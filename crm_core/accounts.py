@@ -11,7 +11,7 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -187,7 +187,13 @@ def _token_hash(token: str) -> str:
 
 
 async def create_token(
-    conn: AsyncConnection, *, name: str, role: Role, agent_id: uuid.UUID | None = None, now: datetime
+    conn: AsyncConnection,
+    *,
+    name: str,
+    role: Role,
+    agent_id: uuid.UUID | None = None,
+    now: datetime,
+    expires_at: datetime | None = None,
 ) -> tuple[str, TokenInfo]:
     """Make an API token; the plaintext is returned here once and never stored."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -201,13 +207,17 @@ async def create_token(
             agent_id=agent_id,
             created_at=now,
             revoked_at=None,
+            expires_at=expires_at,
         )
     )
     return token, info
 
 
-async def authenticate_token(conn: AsyncConnection, token: str) -> TokenInfo | None:
-    """What a presented token stands for; None when unknown, revoked, or its agent is deactivated."""
+async def authenticate_token(
+    conn: AsyncConnection, token: str, now: datetime | None = None
+) -> TokenInfo | None:
+    """What a presented token stands for; None when unknown, revoked, expired, or its agent deactivated."""
+    now = now or datetime.now(UTC)
     if not token.startswith(TOKEN_PREFIX):
         return None
     query = (
@@ -216,6 +226,7 @@ async def authenticate_token(conn: AsyncConnection, token: str) -> TokenInfo | N
         .where(
             ApiToken.token_hash == _token_hash(token),
             ApiToken.revoked_at.is_(None),
+            or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > now),
             or_(ApiToken.agent_id.is_(None), Agent.active.is_(True)),
         )
     )

@@ -362,3 +362,5 @@ class ApiToken(Base):
     agent_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agents.id"))
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
+    """Console sessions end; tokens made with the CLI last until revoked."""

@@ -11,6 +11,7 @@ from hub.api.auth import TOKEN_CACHE, TokenCache, auth_middleware
 from hub.api.knowledge import knowledge_routes
 from hub.api.messaging import messaging_routes
 from hub.api.resources import routes
+from hub.api.session import SIGN_IN_GUARD, SignInGuard, session_routes
 from hub.keys import DATABASE
 
 __all__ = ["api_app"]
@@ -31,8 +32,10 @@ def api_app(parent: web.Application) -> web.Application:
     """The /api/v1 sub-application; handlers reach the parent's state through request.config_dict."""
     app = web.Application(middlewares=[auth_middleware])
     app[TOKEN_CACHE] = TokenCache(parent[DATABASE])
+    app[SIGN_IN_GUARD] = SignInGuard()
     app.router.add_get("/openapi.json", _openapi_handler())
     app.router.add_routes(routes())
     app.router.add_routes(messaging_routes())
     app.router.add_routes(knowledge_routes())
+    app.router.add_routes(session_routes())
     return app

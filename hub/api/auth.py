@@ -1,8 +1,14 @@
-"""Who is calling the REST API: bearer tokens made by ``switchboard token create``."""
+"""Who is calling the REST API: bearer tokens (``switchboard token create``) or the console's session cookie.
+
+A cookie-authenticated request that changes state must carry the CSRF token (cookie ``sb_csrf``) in the
+``X-CSRF-Token`` header: a page on another site can make the browser send the cookie, never read it.
+"""
 
 from __future__ import annotations
 
+import hmac
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -12,12 +18,26 @@ from crm_core.accounts import authenticate_token
 from crm_core.db import Database
 from hub.errors import Forbidden, Unauthorized
 
-__all__ = ["PRINCIPAL", "Principal", "TokenCache", "auth_middleware", "require_role"]
+__all__ = [
+    "CSRF_COOKIE",
+    "PRINCIPAL",
+    "SESSION_COOKIE",
+    "TOKEN",
+    "Principal",
+    "TokenCache",
+    "auth_middleware",
+    "require_role",
+]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-PUBLIC_PATHS = frozenset({"/api/v1/openapi.json"})
+PUBLIC = frozenset(
+    {("GET", "/api/v1/openapi.json"), ("HEAD", "/api/v1/openapi.json"), ("POST", "/api/v1/session")}
+)
 CACHE_SECONDS = 30.0
+SESSION_COOKIE = "sb_session"
+CSRF_COOKIE = "sb_csrf"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +47,7 @@ class Principal:
     name: str
     role: str
     agent_id: str | None
+    token_id: uuid.UUID | None = None
 
     @property
     def actor(self) -> str:
@@ -35,6 +56,7 @@ class Principal:
 
 
 PRINCIPAL = web.RequestKey("principal", Principal)
+TOKEN = web.RequestKey("token", str)
 
 
 class TokenCache:
@@ -54,12 +76,16 @@ class TokenCache:
         principal = (
             None
             if info is None
-            else Principal(info.name, info.role, str(info.agent_id) if info.agent_id else None)
+            else Principal(info.name, info.role, str(info.agent_id) if info.agent_id else None, info.id)
         )
         if len(self._entries) > 10_000:
             self._entries.clear()
         self._entries[token] = (now + CACHE_SECONDS, principal)
         return principal
+
+    def forget(self, token: str) -> None:
+        """Drop a token at once (sign-out); other processes notice within CACHE_SECONDS."""
+        self._entries.pop(token, None)
 
 
 TOKEN_CACHE = web.AppKey("token_cache", TokenCache)
@@ -67,18 +93,32 @@ TOKEN_CACHE = web.AppKey("token_cache", TokenCache)
 
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Require ``Authorization: Bearer <token>`` on every API route but the OpenAPI file."""
-    if request.path in PUBLIC_PATHS:
+    """Require a bearer token or a session cookie on every API route but the OpenAPI file and sign-in."""
+    if (request.method, request.path) in PUBLIC:
         return await handler(request)
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
+    from_cookie = not header and SESSION_COOKIE in request.cookies
+    if from_cookie:
+        token, scheme = request.cookies[SESSION_COOKIE], "bearer"
+        _check_csrf(request)
     if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthorized("send Authorization: Bearer <token>", code="missing_token")
+        raise Unauthorized("send Authorization: Bearer <token>, or sign in", code="missing_token")
     principal = await request.app[TOKEN_CACHE].lookup(token.strip())
     if principal is None:
-        raise Unauthorized("unknown or revoked token", code="bad_token")
+        raise Unauthorized("unknown, revoked or expired token", code="bad_token")
     request[PRINCIPAL] = principal
+    request[TOKEN] = token.strip()
     return await handler(request)
+
+
+def _check_csrf(request: web.Request) -> None:
+    if request.method in SAFE_METHODS:
+        return
+    expected = request.cookies.get(CSRF_COOKIE, "")
+    sent = request.headers.get("X-CSRF-Token", "")
+    if not expected or not hmac.compare_digest(expected.encode(), sent.encode()):
+        raise Forbidden("send the sb_csrf cookie's value in X-CSRF-Token", code="csrf_failed")
 
 
 def require_role(request: web.Request, *roles: str) -> Principal:
