@@ -238,6 +238,8 @@ class Conversation(Base):
     """When the bot handed the conversation to people; the bot stays quiet afterwards."""
     handover: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
     """The bot's reason and scores when it handed over."""
+    snoozed_until: Mapped[datetime | None]
+    """A pending conversation comes back to the inbox (open) at this time, or when the customer writes."""
 
 
 class Interaction(Base):

@@ -27,6 +27,7 @@ from hub.keys import (
     OUTBOX,
     PIPELINE,
     SETTINGS,
+    SNOOZE,
     WORKERS,
 )
 from hub.keys_knowledge import KNOWLEDGE, SUGGESTER
@@ -37,6 +38,7 @@ from hub.pipeline import IngestPipeline
 from hub.registry import build_channels
 from hub.schema import migrate_all
 from hub.settings import HubSettings
+from hub.snooze import SnoozeWaker
 from hub.web import error_middleware, health_routes
 
 __all__ = ["create_app"]
@@ -78,6 +80,7 @@ def create_app(settings: HubSettings, env: Mapping[str, str] | None = None) -> w
         types=settings.media_types.split(","),
     )
     app[MEDIA].channels = enabled
+    app[SNOOZE] = SnoozeWaker(app[DATABASE], app[PIPELINE])
     app[WORKERS] = _workers(app) if settings.models else []
 
     app.router.add_routes(health_routes())
@@ -170,6 +173,7 @@ async def _bus_ctx(app: web.Application) -> AsyncIterator[None]:
 async def _outbox_ctx(app: web.Application) -> AsyncIterator[None]:
     await app[OUTBOX].start()
     await app[MEDIA].start()
+    await app[SNOOZE].start()
     started = []
     try:
         for worker in app[WORKERS]:
@@ -179,6 +183,7 @@ async def _outbox_ctx(app: web.Application) -> AsyncIterator[None]:
     finally:
         for worker in reversed(started):
             await worker.close()
+        await app[SNOOZE].close()
         await app[MEDIA].close()
         await app[OUTBOX].close()
 

@@ -16,6 +16,7 @@ from hub.outbox import Outbox
 from hub.pipeline import IngestPipeline
 from hub.registry import DiscoveredChannel
 from hub.settings import HubSettings
+from hub.snooze import SnoozeWaker
 
 __all__ = [
     "BROADCAST",
@@ -28,6 +29,7 @@ __all__ = [
     "OUTBOX",
     "PIPELINE",
     "SETTINGS",
+    "SNOOZE",
     "WORKERS",
 ]
 
@@ -43,3 +45,4 @@ BROADCAST = web.AppKey("broadcast", BroadcastService)
 MEDIA = web.AppKey("media", MediaFetcher)
 WORKERS = web.AppKey("workers", list[Any])
 """Optional background parts (model service, sentiment, suggestions, bot): each has start() and close()."""
+SNOOZE = web.AppKey("snooze", SnoozeWaker)

@@ -12,6 +12,7 @@ from hub.api.knowledge import knowledge_routes
 from hub.api.messaging import messaging_routes
 from hub.api.resources import routes
 from hub.api.session import SIGN_IN_GUARD, SignInGuard, session_routes
+from hub.api.work import work_routes
 from hub.keys import DATABASE
 
 __all__ = ["api_app"]
@@ -38,4 +39,5 @@ def api_app(parent: web.Application) -> web.Application:
     app.router.add_routes(messaging_routes())
     app.router.add_routes(knowledge_routes())
     app.router.add_routes(session_routes())
+    app.router.add_routes(work_routes())
     return app
