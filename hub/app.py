@@ -14,12 +14,14 @@ from crm_core.db import open_database
 from hub.api import api_app
 from hub.broadcast import create_broadcast
 from hub.bus import create_bus
+from hub.console_ws import ConsoleFeed
 from hub.contract import ChannelContext
 from hub.inbox import HubInbox
 from hub.keys import (
     BROADCAST,
     BUS,
     CHANNELS,
+    CONSOLE,
     DATABASE,
     INBOX,
     MEDIA,
@@ -81,10 +83,13 @@ def create_app(settings: HubSettings, env: Mapping[str, str] | None = None) -> w
     )
     app[MEDIA].channels = enabled
     app[SNOOZE] = SnoozeWaker(app[DATABASE], app[PIPELINE])
+    app[CONSOLE] = feed = ConsoleFeed(app[DATABASE], app[BROADCAST])
+    app[PIPELINE].relay.announce = feed.announce
     app[WORKERS] = _workers(app) if settings.models else []
 
     app.router.add_routes(health_routes())
     app.router.add_get("/", console_placeholder)
+    app.router.add_get("/ws/console", feed.handle)
     app.add_subapp("/api/v1", api_app(app))
     for found in app[CHANNELS]:
         if found.channel is None:
@@ -195,6 +200,7 @@ async def _pipeline_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _shutdown_channels(app: web.Application) -> None:
+    await app[CONSOLE].close()
     for found in app[CHANNELS]:
         if found.channel is not None:
             try:

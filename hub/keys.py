@@ -9,6 +9,7 @@ from aiohttp import web
 from crm_core.db import Database
 from hub.broadcast import BroadcastService
 from hub.bus import Bus
+from hub.console_ws import ConsoleFeed
 from hub.inbox import HubInbox
 from hub.media import MediaFetcher
 from hub.metrics import Metrics
@@ -22,6 +23,7 @@ __all__ = [
     "BROADCAST",
     "BUS",
     "CHANNELS",
+    "CONSOLE",
     "DATABASE",
     "INBOX",
     "MEDIA",
@@ -46,3 +48,4 @@ MEDIA = web.AppKey("media", MediaFetcher)
 WORKERS = web.AppKey("workers", list[Any])
 """Optional background parts (model service, sentiment, suggestions, bot): each has start() and close()."""
 SNOOZE = web.AppKey("snooze", SnoozeWaker)
+CONSOLE = web.AppKey("console", ConsoleFeed)

@@ -95,6 +95,11 @@ class IngestPipeline:
         if reports:
             await self._submit(_Job(reports=reports))
 
+    @property
+    def relay(self) -> EventRelay:
+        """The relay that publishes committed events (the hub hooks live fan-out onto it)."""
+        return self._relay
+
     def notify_committed(self, events: Sequence[StoredEvent]) -> None:
         """Relay events that another transaction (an API change) wrote to the outbox."""
         self._relay.publish_later(events)

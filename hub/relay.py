@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 
 from crm_core.db import Database
@@ -56,6 +56,8 @@ class EventRelay:
         self._pending: asyncio.Queue[Sequence[StoredEvent]] = asyncio.Queue()
         self._relayed: list[uuid.UUID] = []
         self._tasks: list[asyncio.Task[None]] = []
+        self.announce: Callable[[Sequence[Event]], Awaitable[None]] | None = None
+        """Told of every event published (the console's live fan-out); never holds the relay up."""
 
     async def start(self, grace: timedelta | None = None) -> None:
         """Re-send what a crash left unrelayed (older than ``grace``), then run in the background."""
@@ -99,9 +101,15 @@ class EventRelay:
         return len(stale)
 
     async def _publish(self, events: Sequence[StoredEvent]) -> None:
-        await self._bus.publish(EVENTS_STREAM, [as_bus_event(e) for e in events])
+        bus_events = [as_bus_event(e) for e in events]
+        await self._bus.publish(EVENTS_STREAM, bus_events)
         self._relayed.extend(e.id for e in events)
         self._metrics.events_relayed.inc(len(events))
+        if self.announce is not None:
+            try:
+                await self.announce(bus_events)
+            except Exception:  # boundary: live views are best effort, the bus has the events
+                log.warning("could not announce %d events to live views", len(events), exc_info=True)
 
     async def _publish_forever(self) -> None:
         while True:
