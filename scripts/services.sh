@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Makes sure the servers the tests talk to are up:
+# Makes sure the servers the tests talk to are up, and the browser they drive is there:
 #   PostgreSQL on 127.0.0.1:5432, user postgres with trust auth over TCP, database "test";
-#   Redis on 127.0.0.1:6379.
+#   Redis on 127.0.0.1:6379; Debian's Chromium at /usr/bin/chromium (for Playwright).
 # When both already answer it only checks. Otherwise it installs the Debian package if missing, starts
 # the server the way this machine's services are started, configures only what is missing, and waits
 # (SERVICES_TIMEOUT seconds, default 60) until the server answers.
@@ -44,11 +44,13 @@ apt_updated=0
 apt_install() {
     if [[ $apt_updated -eq 0 ]]; then
         say "apt-get update"
-        as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 update -qq
         apt_updated=1
     fi
     say "apt-get install $*"
-    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+    # Waits for another apt/dpkg run (an unattended upgrade, say) instead of failing on its lock.
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq \
+        --no-install-recommends "$@" >/dev/null
 }
 
 port_open() {
@@ -194,5 +196,14 @@ ensure_redis() {
     say "Redis ok ($HOST:$REDIS_PORT)"
 }
 
+# The browser tests drive Debian's Chromium through Playwright (never a downloaded browser).
+ensure_chromium() {
+    if [[ ! -x /usr/bin/chromium ]]; then
+        apt_install chromium
+    fi
+    say "Chromium ok (/usr/bin/chromium)"
+}
+
 ensure_postgres
 ensure_redis
+ensure_chromium

@@ -12,7 +12,7 @@ step() {
 step "setup (.venv, test extras)"
 bash scripts/setup.sh --test
 
-step "services (PostgreSQL, Redis)"
+step "services (PostgreSQL, Redis, Chromium)"
 bash scripts/services.sh
 
 step "ruff check ."
