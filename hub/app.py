@@ -89,6 +89,7 @@ def create_app(settings: HubSettings, env: Mapping[str, str] | None = None) -> w
 
     app.router.add_routes(health_routes())
     app.router.add_get("/", console_placeholder)
+    app.router.add_static("/console/", str(files("hub") / "static" / "console"))
     app.router.add_get("/ws/console", feed.handle)
     app.add_subapp("/api/v1", api_app(app))
     for found in app[CHANNELS]:
