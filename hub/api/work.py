@@ -56,17 +56,7 @@ async def conversation_assign(request: web.Request) -> web.Response:
     principal = require_role(request, *ANY_ROLE)
     body = await json_body(request)
     agent_id, team_id = _id(body, "agent_id", principal), _id(body, "team_id", principal)
-    conversation_id = path_id(request)
-    await _write(
-        request,
-        assign,
-        conversation_id,
-        agent_id=agent_id,
-        team_id=team_id,
-        actor=principal.actor,
-        now=utcnow(),
-    )
-    return respond({"conversation_id": conversation_id, "assignee_id": agent_id, "team_id": team_id})
+    return await _assign(request, principal, agent_id, team_id, "conversation.assigned")
 
 
 async def conversation_transfer(request: web.Request) -> web.Response:
@@ -79,6 +69,22 @@ async def conversation_transfer(request: web.Request) -> web.Response:
     note = body.get("note")
     if note is not None and not isinstance(note, str):
         raise BadRequest("note must be a string", code="invalid_field")
+    response = await _assign(request, principal, agent_id, team_id, "conversation.transferred")
+    if note and note.strip():
+        author = uuid.UUID(principal.agent_id) if principal.agent_id else None
+        await request.config_dict[OUTBOX].queue(
+            path_id(request), ReplyDraft(text=note, private=True, author_agent_id=author)
+        )
+    return response
+
+
+async def _assign(
+    request: web.Request,
+    principal: Principal,
+    agent_id: uuid.UUID | None,
+    team_id: uuid.UUID | None,
+    action: str,
+) -> web.Response:
     conversation_id = path_id(request)
     await _write(
         request,
@@ -88,13 +94,8 @@ async def conversation_transfer(request: web.Request) -> web.Response:
         team_id=team_id,
         actor=principal.actor,
         now=utcnow(),
-        action="conversation.transferred",
+        action=action,
     )
-    if note and note.strip():
-        author = uuid.UUID(principal.agent_id) if principal.agent_id else None
-        await request.config_dict[OUTBOX].queue(
-            conversation_id, ReplyDraft(text=note, private=True, author_agent_id=author)
-        )
     return respond({"conversation_id": conversation_id, "assignee_id": agent_id, "team_id": team_id})
 
 
