@@ -13,7 +13,7 @@ from crm_core.events import EventDraft, StoredEvent, write_events
 from crm_core.models import Direction, Interaction
 from crm_core.models_messaging import EarlyDeliveryReport
 
-__all__ = ["STATUS_ORDER", "DeliveryReport", "apply_early_reports", "store_delivery_reports"]
+__all__ = ["STATUS_ORDER", "DeliveryReport", "advances", "apply_early_reports", "store_delivery_reports"]
 
 EARLY_REPORTS_KEPT = timedelta(days=1)
 """How long a report for a message not (yet) recorded as sent waits for it."""
@@ -32,7 +32,8 @@ class DeliveryReport:
     error: str | None = None
 
 
-def _advances(new: str, current: str | None) -> bool:
+def advances(new: str, current: str | None) -> bool:
+    """Whether a status may replace the stored one: forward only, and failed is final."""
     if current is None:
         return True
     if current == "failed":
@@ -74,7 +75,7 @@ def store_delivery_reports(
                 )
             )
             continue
-        if not _advances(report.status, row.delivery_status):
+        if not advances(report.status, row.delivery_status):
             continue
         conn.execute(
             update(tbl)

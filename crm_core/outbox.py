@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm_core.db import new_id, table
-from crm_core.delivery import STATUS_ORDER, apply_early_reports
+from crm_core.delivery import advances, apply_early_reports
 from crm_core.errors import NotFoundError
 from crm_core.events import EventDraft, StoredEvent, add_events
 from crm_core.models import (
@@ -330,7 +330,7 @@ async def _set_status(
         return []
     current = row.delivery_status
     # A fast provider's status callback may already have moved it further: never move back.
-    if current is not None and current != "queued" and STATUS_ORDER[status] <= STATUS_ORDER[current]:
+    if not advances(status, current):
         status = current
     await conn.execute(
         update(inter).where(inter.c.id == interaction_id).values(delivery_status=status, **values)

@@ -124,6 +124,12 @@ class KnowledgeService:
 
     async def save_article(self, draft: ArticleDraft, *, editor: str | None) -> tuple[Article, str]:
         """Create or edit an article; its passages are re-embedded only when its text changed."""
+        try:
+            return await self._save(draft, editor)
+        except _Retry:  # edited by someone else between our read and our write: once more, embedding it
+            return await self._save(draft, editor)
+
+    async def _save(self, draft: ArticleDraft, editor: str | None) -> tuple[Article, str]:
         async with self._db.reader.connect() as conn:
             current = await get_article(conn, draft.slug)
         passages, vectors, model = [], None, None
@@ -135,8 +141,8 @@ class KnowledgeService:
             change = await upsert_article(conn, draft, editor=editor, now=utcnow())
             update: IndexUpdate | None = None
             if change.passages_changed:
-                if vectors is None:  # edited between our read and this write: embed what was written
-                    raise _Retry
+                if vectors is None:
+                    raise _Retry  # rolls the upsert back
                 update = await replace_passages(conn, change.article.id, passages, vectors, model)
             elif change.changed:
                 update = retag_update(change.article)
@@ -149,7 +155,7 @@ class KnowledgeService:
         report = ImportReport(failures=[(f.file, f.reason) for f in batch.errors])
         for draft in batch.articles:
             try:
-                _article, change = await self._save_retrying(draft, editor)
+                _article, change = await self.save_article(draft, editor=editor)
             except Exception as err:  # boundary: one article must not stop the import
                 log.exception("knowledge import: article %s failed", draft.slug)
                 report.failures.append((draft.slug, str(err)))
@@ -162,12 +168,6 @@ class KnowledgeService:
                 await upsert_script(conn, script, editor=editor, now=utcnow())
                 report.scripts.append(script.slug)
         return report
-
-    async def _save_retrying(self, draft: ArticleDraft, editor: str | None) -> tuple[Article, str]:
-        try:
-            return await self.save_article(draft, editor=editor)
-        except _Retry:
-            return await self.save_article(draft, editor=editor)
 
     async def search(
         self, query: str, *, language: str | None = None, prefer_language: str | None = None, k: int = 5
