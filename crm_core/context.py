@@ -34,6 +34,8 @@ class ConversationContext:
     last_inbound_id: uuid.UUID | None
     last_inbound_text: str | None
     bot_turns_since_customer: int
+    last_inbound_machine: str | None = None
+    """Why the latest customer message is machine mail (``bounce``, ``auto_reply``...): nothing answers it."""
 
 
 async def conversation_context(
@@ -52,7 +54,7 @@ async def conversation_context(
         return None
     last = (
         await conn.execute(
-            select(inter.c.id, inter.c.text, inter.c.occurred_at)
+            select(inter.c.id, inter.c.text, inter.c.occurred_at, inter.c.details)
             .where(inter.c.conversation_id == conversation_id, inter.c.direction == Direction.IN.value)
             .order_by(inter.c.occurred_at.desc(), inter.c.id.desc())
             .limit(1)
@@ -84,7 +86,14 @@ async def conversation_context(
         last_inbound_id=None if last is None else last.id,
         last_inbound_text=None if last is None else last.text,
         bot_turns_since_customer=int(bot_turns),
+        last_inbound_machine=_machine(None if last is None else last.details),
     )
+
+
+def _machine(details: Any) -> str | None:
+    if isinstance(details, dict) and details.get("machine"):
+        return str(details["machine"])
+    return None
 
 
 async def _agreement(conn: AsyncConnection, contact_id: uuid.UUID) -> Any:

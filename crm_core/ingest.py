@@ -6,9 +6,10 @@ single writer can commit many messages at once (group commit).
 
 from __future__ import annotations
 
+import hashlib
 import uuid
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,14 +27,25 @@ from crm_core.models import (
     Interaction,
     InteractionKind,
 )
-from crm_core.models_messaging import MergeSuggestion
+from crm_core.models_messaging import MergeSuggestion, StoredMedia
 
-__all__ = ["InboundRecord", "RecordOutcome", "record_inbound", "store_inbound"]
+__all__ = ["InboundRecord", "InlineFile", "RecordOutcome", "record_inbound", "store_inbound"]
 
 _IdentityKey = tuple[str, str, str]
 WINDOW_GRANULARITY = timedelta(minutes=1)
 """How far an identity's last inbound time may lag: reply windows are hours long."""
 _ThreadKey = tuple[uuid.UUID, str, str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class InlineFile:
+    """An attachment that came with the message itself (an email's part): stored with the interaction."""
+
+    position: int
+    """Its index in the record's ``attachments``."""
+    content_type: str
+    content: bytes = field(repr=False)
+    filename: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +70,12 @@ class InboundRecord:
     opt_change: str | None = None
     """``out`` (STOP) or ``in`` (START): recorded on the identity."""
     reply_to_external_id: str | None = None
+    references: tuple[str, ...] = ()
+    """Provider ids of earlier messages, nearest first: the record joins the open conversation of the
+    first one stored (our replies before the customer's messages) instead of going by ``thread_key``."""
+    subject: str | None = None
+    details: Mapping[str, Any] | None = None
+    inline: tuple[InlineFile, ...] = ()
 
     @property
     def dedup_key(self) -> tuple[str, str, str]:
@@ -275,13 +293,60 @@ def _thread_key(batch: _Batch, record: InboundRecord) -> _ThreadKey:
     return (batch.contacts[record.identity_key], record.channel, record.account, record.thread_key)
 
 
+def _follow_references(conn: Connection, batch: _Batch, fresh: list[InboundRecord]) -> list[InboundRecord]:
+    """Records that refer to stored messages take the thread key of those messages' open conversation.
+
+    Only a conversation of the same contact on the same channel account is joined; of several referred
+    messages, one we sent wins over one we received, then the nearest.
+    """
+    wanted = {(r.channel, r.account, ref) for r in fresh for ref in r.references}
+    if not wanted:
+        return fresh
+    inter, conv = table(Interaction), table(Conversation)
+    clause = or_(
+        *(
+            and_(inter.c.channel == ch, inter.c.account == acc, inter.c.external_message_id.in_(ids))
+            for (ch, acc), ids in _grouped(wanted).items()
+        )
+    )
+    rows = conn.execute(
+        select(
+            inter.c.channel,
+            inter.c.account,
+            inter.c.external_message_id,
+            inter.c.direction,
+            conv.c.contact_id,
+            conv.c.thread_key,
+        )
+        .join(conv, conv.c.id == inter.c.conversation_id)
+        .where(clause, conv.c.closed_at.is_(None))
+    )
+    found = {(r.channel, r.account, r.external_message_id): r for r in rows}
+    joined: list[InboundRecord] = []
+    for record in fresh:
+        contact = batch.contacts[record.identity_key]
+        candidates = [
+            (row.direction != Direction.OUT.value, rank, row.thread_key)
+            for rank, ref in enumerate(record.references)
+            if (row := found.get((record.channel, record.account, ref))) is not None
+            and row.contact_id == contact
+        ]
+        if candidates:
+            record = replace(record, thread_key=min(candidates)[2])
+        joined.append(record)
+    return joined
+
+
 def _resolve_conversations(conn: Connection, batch: _Batch, fresh: list[InboundRecord]) -> None:
     tbl = table(Conversation)
     # The earliest message of each thread: a new conversation's last activity starts there.
     wanted: dict[_ThreadKey, datetime] = {}
+    subjects: dict[_ThreadKey, str] = {}
     for record in fresh:
         key = _thread_key(batch, record)
         wanted[key] = min(record.occurred_at, wanted.get(key, record.occurred_at))
+        if record.subject and key not in subjects:
+            subjects[key] = record.subject[:500]
     rows = conn.execute(
         select(tbl.c.id, tbl.c.contact_id, tbl.c.channel, tbl.c.account, tbl.c.thread_key).where(
             tbl.c.contact_id.in_({key[0] for key in wanted}),
@@ -306,7 +371,7 @@ def _resolve_conversations(conn: Connection, batch: _Batch, fresh: list[InboundR
                 "account": account,
                 "thread_key": thread,
                 "status": ConversationStatus.OPEN.value,
-                "subject": None,
+                "subject": subjects.get(key),
                 "assignee_id": None,
                 "team_id": None,
                 "priority": 0,
@@ -327,6 +392,7 @@ def _resolve_conversations(conn: Connection, batch: _Batch, fresh: list[InboundR
 
 def _store_interactions(conn: Connection, batch: _Batch, fresh: list[InboundRecord]) -> None:
     rows: list[dict[str, Any]] = []
+    files: list[dict[str, Any]] = []
     touched: dict[uuid.UUID, datetime] = {}
     for record in fresh:
         conversation_id = batch.conversations[_thread_key(batch, record)]
@@ -335,7 +401,9 @@ def _store_interactions(conn: Connection, batch: _Batch, fresh: list[InboundReco
         batch.outcomes[record.dedup_key] = RecordOutcome(
             interaction_id, conversation_id, contact_id, duplicate=False
         )
-        rows.append(_interaction_row(interaction_id, conversation_id, contact_id, record, batch.now))
+        row = _interaction_row(interaction_id, conversation_id, contact_id, record, batch.now)
+        files.extend(_inline_files(interaction_id, record, row["attachments"], batch.now))
+        rows.append(row)
         touched[conversation_id] = max(record.occurred_at, touched.get(conversation_id, record.occurred_at))
         batch.events.append(
             EventDraft(
@@ -348,6 +416,8 @@ def _store_interactions(conn: Connection, batch: _Batch, fresh: list[InboundReco
             )
         )
     conn.execute(insert(table(Interaction)), rows)
+    if files:
+        conn.execute(insert(table(StoredMedia)), files)
     tbl = table(Conversation)
     conn.execute(
         update(tbl)
@@ -361,6 +431,34 @@ def _store_interactions(conn: Connection, batch: _Batch, fresh: list[InboundReco
         ),
         [{"cid": cid, "at": at} for cid, at in touched.items()],
     )
+
+
+def _inline_files(
+    interaction_id: uuid.UUID, record: InboundRecord, attachments: list[dict[str, Any]], now: datetime
+) -> list[dict[str, Any]]:
+    """Media rows for the record's inline files; points its attachment entries at them."""
+    rows = []
+    for file in record.inline:
+        media_id = new_id()
+        rows.append(
+            {
+                "id": media_id,
+                "interaction_id": interaction_id,
+                "position": file.position,
+                "content_type": file.content_type,
+                "filename": file.filename,
+                "size": len(file.content),
+                "sha256": hashlib.sha256(file.content).hexdigest(),
+                "content": file.content,
+                "error": None,
+                "created_at": now,
+            }
+        )
+        if file.position < len(attachments):
+            attachments[file.position].update(
+                stored_id=str(media_id), stored_url=f"/api/v1/media/{media_id}", size=len(file.content)
+            )
+    return rows
 
 
 def _interaction_row(
@@ -379,7 +477,7 @@ def _interaction_row(
         "source_kind": record.source_kind,
         "private": False,
         "text": record.text,
-        "attachments": list(record.attachments),
+        "attachments": [dict(a) for a in record.attachments],
         "channel": record.channel,
         "account": record.account,
         "external_message_id": record.external_message_id,
@@ -388,6 +486,8 @@ def _interaction_row(
         "author_agent_id": None,
         "idempotency_key": None,
         "reply_to_external_id": record.reply_to_external_id,
+        "subject": record.subject[:500] if record.subject else None,
+        "details": dict(record.details) if record.details is not None else None,
         "occurred_at": record.occurred_at,
         "created_at": now,
     }
@@ -453,6 +553,7 @@ def store_inbound(
             fresh.append(record)
     if fresh:
         _resolve_contacts(conn, batch, fresh)
+        fresh = _follow_references(conn, batch, fresh)
         _resolve_conversations(conn, batch, fresh)
         _store_interactions(conn, batch, fresh)
         _touch_identities(conn, batch, fresh, now)

@@ -1,21 +1,35 @@
-"""Inbound attachments kept in the hub's storage: which are still to fetch, and what came of each."""
+"""Attachments kept in the hub's storage: inbound ones still to fetch and what came of each, and files
+agents upload to send (each with a random key: the link a provider fetches it by carries it)."""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
+import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from crm_core._jsonsql import as_uuid
 from crm_core.db import new_id, table
 from crm_core.models import Direction, Interaction
 from crm_core.models_messaging import StoredMedia
 
-__all__ = ["MediaResult", "PendingMedia", "pending_media", "store_media_results"]
+__all__ = [
+    "MediaResult",
+    "PendingMedia",
+    "PublicFile",
+    "Upload",
+    "get_upload",
+    "pending_media",
+    "public_upload",
+    "store_media_results",
+    "store_upload",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,3 +104,83 @@ async def store_media_results(
         await conn.execute(insert(table(StoredMedia)), rows)
         await conn.execute(update(inter).where(inter.c.id == interaction_id).values(attachments=attachments))
     return attachments
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    """A file an agent uploaded to attach to a reply; ``access_key`` goes into the providers' link."""
+
+    id: uuid.UUID
+    content_type: str
+    filename: str | None
+    size: int
+    access_key: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class PublicFile:
+    """An uploaded file's bytes, for whoever holds its link (a provider fetching a reply's attachment)."""
+
+    content: bytes = field(repr=False)
+    content_type: str
+    filename: str | None
+
+
+async def store_upload(
+    conn: AsyncConnection,
+    content: bytes,
+    *,
+    content_type: str,
+    filename: str | None,
+    uploaded_by: str,
+    now: datetime,
+) -> Upload:
+    """Keep an uploaded file (not yet part of any interaction)."""
+    upload = Upload(as_uuid(new_id()), content_type, filename, len(content), secrets.token_urlsafe(32))
+    await conn.execute(
+        insert(table(StoredMedia)).values(
+            id=upload.id,
+            interaction_id=None,
+            position=0,
+            content_type=content_type,
+            filename=filename,
+            size=len(content),
+            sha256=hashlib.sha256(content).hexdigest(),
+            content=content,
+            error=None,
+            access_key=upload.access_key,
+            uploaded_by=uploaded_by,
+            created_at=now,
+        )
+    )
+    return upload
+
+
+async def get_upload(conn: AsyncConnection, media_id: uuid.UUID) -> Upload | None:
+    """The uploaded file with this id; None for an unknown id or an inbound attachment."""
+    media = table(StoredMedia)
+    row = (
+        await conn.execute(
+            select(
+                media.c.id, media.c.content_type, media.c.filename, media.c.size, media.c.access_key
+            ).where(media.c.id == media_id, media.c.access_key.is_not(None), media.c.content.is_not(None))
+        )
+    ).first()
+    if row is None:
+        return None
+    return Upload(as_uuid(row.id), row.content_type, row.filename, int(row.size or 0), row.access_key)
+
+
+async def public_upload(conn: AsyncConnection, media_id: uuid.UUID, key: str) -> PublicFile | None:
+    """An uploaded file's bytes if ``key`` is its access key; None otherwise (inbound media never)."""
+    media = table(StoredMedia)
+    row = (
+        await conn.execute(
+            select(media.c.content, media.c.content_type, media.c.filename, media.c.access_key).where(
+                media.c.id == media_id, media.c.access_key.is_not(None)
+            )
+        )
+    ).first()
+    if row is None or row.content is None or not hmac.compare_digest(row.access_key.encode(), key.encode()):
+        return None
+    return PublicFile(row.content, row.content_type, row.filename)

@@ -29,11 +29,15 @@ __all__ = [
     "Agreement",
     "ApiToken",
     "AuditEntry",
+    "Availability",
+    "CannedResponse",
     "Case",
+    "ChannelAccount",
     "Contact",
     "ContactIdentity",
     "ContactTag",
     "Conversation",
+    "ConversationRead",
     "ConversationStatus",
     "ConversationTag",
     "CsatResponse",
@@ -83,6 +87,14 @@ class Role(enum.StrEnum):
     SUPERVISOR = "supervisor"
     ADMIN = "admin"
     SERVICE = "service"
+
+
+class Availability(enum.StrEnum):
+    """Whether an agent takes new work: only online agents get conversations by round-robin."""
+
+    ONLINE = "online"
+    AWAY = "away"
+    OFFLINE = "offline"
 
 
 class Organisation(Base):
@@ -167,6 +179,14 @@ class Agent(Base):
     password_hash: Mapped[str | None] = mapped_column(String(300))
     active: Mapped[bool] = mapped_column(default=True)
     languages: Mapped[list[Any]] = mapped_column(default=list)
+    phone: Mapped[str | None] = mapped_column(String(80))
+    """Where a call is put through to this agent: an E.164 number, ``client:<name>`` or ``sip:...``."""
+    availability: Mapped[str] = mapped_column(
+        String(20), default=Availability.OFFLINE.value, server_default=Availability.OFFLINE.value
+    )
+    """online, away or offline (crm_core.assignment); signing out sets offline."""
+    max_open: Mapped[int] = mapped_column(default=8, server_default="8")
+    """How many open conversations round-robin gives this agent at most."""
     created_at: Mapped[datetime]
 
 
@@ -180,6 +200,9 @@ class TeamMember(Base):
     __tablename__ = "team_members"
     team_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("teams.id"), primary_key=True)
     agent_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agents.id"), primary_key=True)
+    last_assigned_at: Mapped[datetime | None]
+    """When round-robin last gave this member a conversation of this team: the rotation, kept in the
+    database so that every hub process continues it."""
 
 
 class Skill(Base):
@@ -214,6 +237,12 @@ class Conversation(Base):
             postgresql_where=text("closed_at IS NULL"),
         ),
         Index("ix_conversations_last_message_at", "last_message_at"),
+        # Each inbox filter leads an index that ends in the paging order (newest activity first), so a
+        # filtered first page is an ordered index scan at any size (see crm_core.conversations).
+        Index("ix_conversations_status_activity", "status", "last_message_at", "id"),
+        Index("ix_conversations_assignee_activity", "assignee_id", "status", "last_message_at", "id"),
+        Index("ix_conversations_team_activity", "team_id", "status", "last_message_at", "id"),
+        Index("ix_conversations_channel_activity", "channel", "status", "last_message_at", "id"),
     )
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     contact_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("contacts.id"), index=True)
@@ -222,7 +251,7 @@ class Conversation(Base):
     thread_key: Mapped[str] = mapped_column(String(500))
     status: Mapped[str] = mapped_column(String(20), default=ConversationStatus.OPEN.value)
     subject: Mapped[str | None] = mapped_column(String(500))
-    assignee_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agents.id"), index=True)
+    assignee_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("agents.id"))
     team_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("teams.id"))
     priority: Mapped[int] = mapped_column(SmallInteger, default=0)
     opened_at: Mapped[datetime]
@@ -276,6 +305,9 @@ class Interaction(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     reply_to_external_id: Mapped[str | None] = mapped_column(String(300))
     """The provider's id of the message this one answers, reacts to or edits."""
+    subject: Mapped[str | None] = mapped_column(String(500))
+    details: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+    """Kind-specific facts: an email's sanitized ``html``, a call's ``duration_s``, ``outcome``..."""
     occurred_at: Mapped[datetime]
     created_at: Mapped[datetime]
 
@@ -311,8 +343,23 @@ class ContactTag(Base):
 
 class ConversationTag(Base):
     __tablename__ = "conversation_tags"
+    # The inbox's tag filter goes from the tag to its conversations.
+    __table_args__ = (Index("ix_conversation_tags_tag_id", "tag_id"),)
     conversation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("conversations.id"), primary_key=True)
     tag_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tags.id"), primary_key=True)
+
+
+class ConversationRead(Base):
+    """How far an agent has read a conversation: it is unread again once the customer writes after that."""
+
+    __tablename__ = "conversation_reads"
+    agent_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agents.id"), primary_key=True)
+    conversation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("conversations.id"), primary_key=True)
+    read_at: Mapped[datetime]
+    """When the agent last opened the conversation."""
+    read_through: Mapped[datetime]
+    """The conversation's ``last_message_at`` (its latest customer activity) the agent saw then: compared
+    with that rather than the clock, so a message stamped earlier by a lagging provider still counts."""
 
 
 class CsatResponse(Base):
@@ -366,3 +413,29 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None]
     expires_at: Mapped[datetime | None]
     """Console sessions end; tokens made with the CLI last until revoked."""
+
+
+class ChannelAccount(Base):
+    """One of our numbers, bots or mailboxes on a channel; new conversations on it go to its default team."""
+
+    __tablename__ = "channel_accounts"
+    __table_args__ = (UniqueConstraint("channel", "account"),)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    channel: Mapped[str] = mapped_column(String(40))
+    account: Mapped[str] = mapped_column(String(200))
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    default_team_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("teams.id"))
+    created_at: Mapped[datetime]
+
+
+class CannedResponse(Base):
+    """A prepared reply; ``{{contact.name}}``-style placeholders are filled in by the console."""
+
+    __tablename__ = "canned_responses"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    shortcut: Mapped[str] = mapped_column(String(80), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]

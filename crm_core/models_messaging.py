@@ -73,12 +73,15 @@ class KeptAsideRecord(Base):
 
 
 class StoredMedia(Base):
-    """An inbound attachment downloaded into the hub's storage (or why it could not be)."""
+    """An inbound attachment downloaded into the hub's storage (or why it could not be), or a file an agent
+    uploaded to send: no interaction, an ``access_key`` for the link providers fetch, ``uploaded_by``."""
 
     __tablename__ = "media"
     __table_args__ = (UniqueConstraint("interaction_id", "position"),)
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
-    interaction_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("interactions.id"))
+    interaction_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("interactions.id"))
+    access_key: Mapped[str | None] = mapped_column(String(64))
+    uploaded_by: Mapped[str | None] = mapped_column(String(200))
     position: Mapped[int]
     content_type: Mapped[str] = mapped_column(String(200))
     filename: Mapped[str | None] = mapped_column(String(300))
@@ -129,3 +132,13 @@ class InteractionSentiment(Base):
     score: Mapped[float]
     model: Mapped[str] = mapped_column(String(200))
     scored_at: Mapped[datetime]
+
+
+class ChannelStateEntry(Base):
+    """A channel's small durable state (an IMAP mailbox's UID checkpoint), one row per key."""
+
+    __tablename__ = "channel_state"
+    channel: Mapped[str] = mapped_column(String(40), primary_key=True)
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime]

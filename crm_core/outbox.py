@@ -45,6 +45,7 @@ __all__ = [
     "queue_reply",
     "replay_dead",
     "reply_target",
+    "thread_references",
 ]
 
 
@@ -106,6 +107,10 @@ class DueReply:
     options: Mapping[str, Any] = field(default_factory=dict)
     opted_out: bool = False
     """The recipient sent STOP after this was queued: only a system confirmation may still go."""
+    subject: str | None = None
+    """The conversation's subject."""
+    thread_key: str | None = None
+    """The conversation's thread key."""
 
 
 async def reply_target(
@@ -254,6 +259,7 @@ async def claim_due(
 ) -> list[DueReply]:
     """Lease up to ``limit`` due items to this sender (PostgreSQL skips rows another sender holds)."""
     box, inter, agents, ids = table(OutboxItem), table(Interaction), table(Agent), table(ContactIdentity)
+    convs = table(Conversation)
     query = (
         select(box.c.id)
         .where(
@@ -284,8 +290,11 @@ async def claim_due(
             inter.c.attachments,
             agents.c.name.label("author_name"),
             ids.c.opted_out_at,
+            convs.c.subject,
+            convs.c.thread_key,
         )
         .join(inter, inter.c.id == box.c.interaction_id)
+        .join(convs, convs.c.id == inter.c.conversation_id)
         .outerjoin(agents, agents.c.id == inter.c.author_agent_id)
         .outerjoin(
             ids,
@@ -312,9 +321,30 @@ async def claim_due(
             author_name=row.author_name,
             options=row.options or {},
             opted_out=row.opted_out_at is not None,
+            subject=row.subject,
+            thread_key=row.thread_key,
         )
         for row in rows
     ]
+
+
+async def thread_references(conn: AsyncConnection, reply: DueReply, *, limit: int = 30) -> tuple[str, ...]:
+    """Provider ids of the conversation's earlier messages on the reply's channel account, oldest first
+    (at most ``limit``, the latest kept): what an email's ``References`` header lists."""
+    inter = table(Interaction)
+    rows = await conn.execute(
+        select(inter.c.external_message_id)
+        .where(
+            inter.c.conversation_id == reply.conversation_id,
+            inter.c.channel == reply.channel,
+            inter.c.account == reply.account,
+            inter.c.external_message_id.is_not(None),
+            inter.c.id != reply.interaction_id,
+        )
+        .order_by(inter.c.occurred_at.desc(), inter.c.id.desc())
+        .limit(limit)
+    )
+    return tuple(reversed(rows.scalars().all()))
 
 
 async def _set_status(

@@ -11,13 +11,19 @@ from aiohttp import web
 from prometheus_client import GCCollector, PlatformCollector, ProcessCollector
 
 from crm_core.db import open_database
+from hub.answer import HubAnswerer
 from hub.api import api_app
+from hub.api.messaging import public_media_routes
+from hub.assign import AutoAssigner
 from hub.broadcast import create_broadcast
 from hub.bus import create_bus
+from hub.channel_state import HubChannelState
 from hub.console_ws import ConsoleFeed
 from hub.contract import ChannelContext
 from hub.inbox import HubInbox
 from hub.keys import (
+    ANSWERER,
+    ASSIGNER,
     BROADCAST,
     BUS,
     CHANNELS,
@@ -67,8 +73,12 @@ def create_app(settings: HubSettings, env: Mapping[str, str] | None = None) -> w
     app[PIPELINE] = IngestPipeline(app[DATABASE], app[BUS], metrics, batch_max=settings.ingest_batch_max)
     app[INBOX] = inbox = HubInbox(app[PIPELINE], app[DATABASE])
     app[BROADCAST] = create_broadcast(settings.redis_url)
-    context = ChannelContext(inbox=inbox, public_url=settings.public_url, broadcast=app[BROADCAST])
-    app[CHANNELS] = build_channels(context, env)
+    app[ANSWERER] = HubAnswerer()
+    context = ChannelContext(
+        inbox=inbox, public_url=settings.public_url, broadcast=app[BROADCAST], answer=app[ANSWERER]
+    )
+    database = app[DATABASE]
+    app[CHANNELS] = build_channels(context, env, state_for=lambda name: HubChannelState(database, name))
     enabled = {found.spec.name: found.channel for found in app[CHANNELS] if found.channel is not None}
     inbox.keyword_channels = frozenset(name for name, channel in enabled.items() if channel.keyword_opt_out)
     app[OUTBOX] = Outbox(app[DATABASE], app[PIPELINE], metrics)
@@ -83,11 +93,14 @@ def create_app(settings: HubSettings, env: Mapping[str, str] | None = None) -> w
     )
     app[MEDIA].channels = enabled
     app[SNOOZE] = SnoozeWaker(app[DATABASE], app[PIPELINE])
+    app[ASSIGNER] = AutoAssigner(app[DATABASE], app[BUS], app[PIPELINE])
     app[CONSOLE] = feed = ConsoleFeed(app[DATABASE], app[BROADCAST])
     app[PIPELINE].relay.announce = feed.announce
     app[WORKERS] = _workers(app) if settings.models else []
 
     app.router.add_routes(health_routes())
+    # Providers fetch the files agents attach (a random key per file, no sign-in).
+    app.router.add_routes(public_media_routes())
     app.router.add_get("/", console_placeholder)
     app.router.add_static("/console/", str(files("hub") / "static" / "console"))
     app.router.add_get("/ws/console", feed.handle)
@@ -130,6 +143,7 @@ def _workers(app: web.Application) -> list[Any]:
     if channels:
         policy = BotPolicy(threshold=settings.bot_threshold, margin=settings.bot_margin)
         bot = Bot(app[DATABASE], app[PIPELINE], app[OUTBOX], kb, policy, channels, _generator(settings))
+        app[ANSWERER].bot = bot
     rule = AlertRule(threshold=settings.sentiment_threshold, drop=settings.sentiment_drop)
     enrich = EnrichmentWorker(
         app[DATABASE],
@@ -180,6 +194,7 @@ async def _outbox_ctx(app: web.Application) -> AsyncIterator[None]:
     await app[OUTBOX].start()
     await app[MEDIA].start()
     await app[SNOOZE].start()
+    await app[ASSIGNER].start()
     started = []
     try:
         for worker in app[WORKERS]:
@@ -189,6 +204,7 @@ async def _outbox_ctx(app: web.Application) -> AsyncIterator[None]:
     finally:
         for worker in reversed(started):
             await worker.close()
+        await app[ASSIGNER].close()
         await app[SNOOZE].close()
         await app[MEDIA].close()
         await app[OUTBOX].close()

@@ -15,7 +15,7 @@ from crm_core.db import Database
 from crm_core.outbox import ReplyDraft
 from hub.kb import KnowledgeService
 from hub.language import guess_language
-from hub.messages import utcnow
+from hub.messages import BotAnswer, utcnow
 from hub.outbox import Outbox
 from hub.pipeline import IngestPipeline
 from hub.suggest import SMS_SIZED, customer_of, evidence_of
@@ -93,9 +93,36 @@ class Bot:
     def _in_charge(self, context: ConversationContext) -> bool:
         return (
             context.channel in self.channels
+            # Bounces, auto-replies and list mail are never answered automatically.
+            and context.last_inbound_machine is None
             and context.assignee_id is None
             and context.handed_over_at is None
         )
+
+    async def answer_now(
+        self, question: str, *, channel: str, language: str | None = None
+    ) -> BotAnswer | None:
+        """The answer the bot would give to ``question`` on ``channel`` right now, or None to hand over.
+
+        For a caller who waits on the line: nothing is queued or stored here (the channel records the call).
+        """
+        if channel not in self.channels or not question.strip():
+            return None
+        vector = (await self._kb.models.encode([question]))[0]
+        language = language or guess_language(question)
+        hits = await self._kb.search_vector(question, vector, prefer_language=language, k=3)
+        evidence = [evidence_of(h) for h in hits]
+        decision = self.policy.decide(
+            question, evidence, self.handoff.detect(question, vector), bot_turns_since_customer=0
+        )
+        if decision.action != "answer":
+            log.info("bot would not answer on %s: %s", channel, decision.reason)
+            return None
+        cited = decision.evidence or evidence[0]
+        ranked = [cited, *(e for e in evidence if e is not cited)]
+        # Spoken answers are short: the article's SMS-sized variant when it has one.
+        answer = await answer_with_fallback(self.generator, question, ranked, language=language, sms=True)
+        return BotAnswer(answer.customer_text, decision.confidence, cited.language, cited.title)
 
     async def _answer(
         self,

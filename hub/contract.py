@@ -8,7 +8,7 @@ finds it, reads its settings from ``SWITCHBOARD_<PREFIX>_*``, builds the channel
 from __future__ import annotations
 
 import abc
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -16,9 +16,10 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from aiohttp import web
 
-from hub.errors import MediaUnavailable, PermanentSendError
+from hub.errors import BadRequest, MediaUnavailable, PermanentSendError
 from hub.messages import (
     Attachment,
+    BotAnswer,
     DeliveryUpdate,
     ExternalIdentity,
     HistoryItem,
@@ -30,7 +31,7 @@ from hub.messages import (
     SendResult,
 )
 
-__all__ = ["Broadcast", "Channel", "ChannelContext", "ChannelSpec", "Inbox"]
+__all__ = ["Answerer", "Broadcast", "Channel", "ChannelContext", "ChannelSpec", "ChannelState", "Inbox"]
 
 SettingsT = TypeVar("SettingsT")
 
@@ -70,6 +71,28 @@ class Broadcast(Protocol):
         ...
 
 
+class ChannelState(Protocol):
+    """A channel's small durable state (an IMAP mailbox's UID checkpoint), shared by every hub process."""
+
+    async def get(self, key: str) -> str | None:
+        """The value last put under ``key``, or None."""
+        ...
+
+    async def put(self, key: str, value: str) -> None:
+        """Store ``value`` under ``key``; returns once committed."""
+        ...
+
+
+class Answerer(Protocol):
+    """Asks the knowledge base for an answer the bot would give on its own (a live call cannot wait)."""
+
+    async def __call__(
+        self, question: str, *, identity: ExternalIdentity, language: str | None = None
+    ) -> BotAnswer | None:
+        """The confident answer, or None when the question should go to a person."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class ChannelContext:
     """What the hub hands a channel when it builds it."""
@@ -79,6 +102,10 @@ class ChannelContext:
     """Base URL providers call (``SWITCHBOARD_PUBLIC_URL``), or None to use each request's own URL."""
     broadcast: Broadcast | None = None
     """Cross-process fan-out, for a channel that holds live connections (web chat)."""
+    state: ChannelState | None = None
+    """Durable key-value state, for a channel that keeps checkpoints (IMAP UIDs)."""
+    answer: Answerer | None = None
+    """The bot's answer on demand, for a channel that must answer while the customer waits (a call)."""
 
 
 class Channel(abc.ABC, Generic[SettingsT]):
@@ -86,6 +113,8 @@ class Channel(abc.ABC, Generic[SettingsT]):
 
     keyword_opt_out: ClassVar[bool] = False
     """Whether STOP/START/HELP messages on this channel opt the sender out and in (SMS, WhatsApp)."""
+    threads_by_reference: ClassVar[bool] = False
+    """Whether replies need ``OutboundMessage.references`` (an email's ``References`` header)."""
 
     def __init__(self, name: str, settings: SettingsT, context: ChannelContext) -> None:
         self.name = name
@@ -110,6 +139,22 @@ class Channel(abc.ABC, Generic[SettingsT]):
         Outside it the hub refuses free-form replies (``OutsideServiceWindow``) and only templates go out.
         """
         return None
+
+    async def control(
+        self,
+        action: str,
+        *,
+        recipient: ExternalIdentity,
+        thread_key: str | None = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> Mapping[str, Any]:
+        """Act on a live session rather than send a message: a phone channel's ``call`` (click to call),
+        ``connect`` (hand the call in ``thread_key`` to an agent's phone), ``recording`` (pause/resume).
+
+        Answers JSON-able facts (``{"call_sid": ...}``); raises ``BadRequest`` for an action or parameters
+        it does not know, ``PermanentSendError``/``TemporarySendError`` when the provider refuses.
+        """
+        raise BadRequest(f"channel {self.name!r} has no action {action!r}", code="unsupported_action")
 
     async def fetch_media(self, attachment: Attachment, *, max_bytes: int) -> MediaContent:
         """Download an inbound attachment with the provider's credentials; MediaUnavailable if not."""

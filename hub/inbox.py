@@ -8,11 +8,12 @@ not parse.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
 
 from crm_core.db import Database
 from crm_core.history import identity_history
-from crm_core.ingest import InboundRecord
+from crm_core.ingest import InboundRecord, InlineFile
 from crm_core.kept_aside import KeptAsideDraft, keep_aside
 from crm_core.models import InteractionKind
 from hub.messages import (
@@ -50,6 +51,17 @@ def _clean(message: InboundMessage, text: str | None) -> str | None:
     return text.replace("\x00", "")
 
 
+def _clean_json(message: InboundMessage, value: Any) -> Any:
+    """``details`` without NUL characters (PostgreSQL's JSONB refuses them too)."""
+    if isinstance(value, str):
+        return _clean(message, value)
+    if isinstance(value, Mapping):
+        return {str(k): _clean_json(message, v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean_json(message, v) for v in value]
+    return value
+
+
 def to_record(message: InboundMessage, keyword: OptKeyword | None = None) -> InboundRecord:
     """The CRM's view of an inbound message."""
     hints = message.sender_hints
@@ -73,6 +85,14 @@ def to_record(message: InboundMessage, keyword: OptKeyword | None = None) -> Inb
         verified=hints.verified,
         opt_change=opt_change,
         reply_to_external_id=message.reply_to_external_id,
+        references=message.references,
+        subject=_clean(message, message.subject),
+        details=None if message.details is None else _clean_json(message, message.details),
+        inline=tuple(
+            InlineFile(position, a.content_type, a.content, a.filename)
+            for position, a in enumerate(message.attachments)
+            if a.content is not None
+        ),
     )
 
 

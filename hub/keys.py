@@ -7,6 +7,8 @@ from typing import Any
 from aiohttp import web
 
 from crm_core.db import Database
+from hub.answer import HubAnswerer
+from hub.assign import AutoAssigner
 from hub.broadcast import BroadcastService
 from hub.bus import Bus
 from hub.console_ws import ConsoleFeed
@@ -20,6 +22,8 @@ from hub.settings import HubSettings
 from hub.snooze import SnoozeWaker
 
 __all__ = [
+    "ANSWERER",
+    "ASSIGNER",
     "BROADCAST",
     "BUS",
     "CHANNELS",
@@ -49,3 +53,7 @@ WORKERS = web.AppKey("workers", list[Any])
 """Optional background parts (model service, sentiment, suggestions, bot): each has start() and close()."""
 SNOOZE = web.AppKey("snooze", SnoozeWaker)
 CONSOLE = web.AppKey("console", ConsoleFeed)
+ASSIGNER = web.AppKey("assigner", AutoAssigner)
+"""Round-robin auto-assignment (a consumer of the event stream)."""
+ANSWERER = web.AppKey("answerer", HubAnswerer)
+"""The bot's answer on demand for channels (a live call); answers None until the bot is built."""

@@ -86,6 +86,8 @@ class Attachment:
 
     ``media_id`` is the provider's own reference when the file must be looked up before download
     (a WhatsApp media id, a Telegram ``file_id``); ``Channel.fetch_media`` knows what to do with it.
+    Inline ``content`` (an email's parts) is stored by the hub with the interaction, in the same
+    transaction, so nothing is fetched later.
     """
 
     content_type: str
@@ -136,6 +138,15 @@ class InboundMessage:
     raw: Mapping[str, Any] | None = field(default=None, repr=False, compare=False)
     reply_to_external_id: str | None = None
     """The provider's id of the message this one answers, reacts to or edits (when it says)."""
+    references: tuple[str, ...] = ()
+    """Provider ids of earlier messages this one follows, nearest first (an email's ``In-Reply-To`` then
+    ``References`` reversed). The hub joins the open conversation of the first one it has stored (our own
+    replies before the customer's messages), and only otherwise goes by ``thread_key``."""
+    subject: str | None = None
+    """A subject line (email); a new conversation takes it as its subject."""
+    details: Mapping[str, Any] | None = None
+    """Kind-specific facts kept with the interaction as JSON: an email's sanitized ``html`` body, a call's
+    ``duration_s``, ``outcome``, ``recording_url``... Plain JSON values only."""
 
     def __post_init__(self) -> None:
         if not self.external_message_id:
@@ -189,6 +200,17 @@ class MediaContent:
 
 
 @dataclass(frozen=True, slots=True)
+class BotAnswer:
+    """The knowledge base's answer to a question, when the bot is confident enough to give it alone."""
+
+    text: str
+    confidence: float
+    language: str | None = None
+    source: str | None = None
+    """What the answer came from (an article's title), for the record."""
+
+
+@dataclass(frozen=True, slots=True)
 class IngestResult:
     """What the hub stored for one inbound message; ids are strings."""
 
@@ -213,6 +235,13 @@ class OutboundMessage:
     """A pre-approved template (WhatsApp outside the 24-hour window), provider-specific keys:
     ``{"name", "language", "parameters"}`` for Cloud API, ``{"content_sid", "variables"}`` for Twilio."""
     author_name: str | None = None
+    subject: str | None = None
+    """The conversation's subject (an email reply's ``Re:`` line is made from it)."""
+    references: tuple[str, ...] = ()
+    """Provider ids of the conversation's earlier messages (both directions), oldest first: an email's
+    ``References`` header."""
+    thread_key: str | None = None
+    """The conversation's thread key (a call sid, an email thread's root Message-ID)."""
 
 
 @dataclass(frozen=True, slots=True)

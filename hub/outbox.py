@@ -28,6 +28,7 @@ from crm_core.outbox import (
     mark_sent,
     queue_reply,
     reply_target,
+    thread_references,
 )
 from hub.contract import Channel
 from hub.errors import Conflict, NotFound, OutsideServiceWindow, PermanentSendError, TemporarySendError
@@ -174,6 +175,10 @@ class Outbox:
         if channel is None:
             raise TemporarySendError(f"channel {item.channel!r} is not enabled on this hub process")
         template = item.options.get("template")
+        references: tuple[str, ...] = ()
+        if channel.threads_by_reference:
+            async with self._db.reader.connect() as conn:
+                references = await thread_references(conn, item)
         message = OutboundMessage(
             interaction_id=str(item.interaction_id),
             conversation_id=str(item.conversation_id),
@@ -184,6 +189,9 @@ class Outbox:
             reply_to_external_id=item.options.get("reply_to_external_id"),
             template=template if isinstance(template, dict) else None,
             author_name=item.author_name,
+            subject=item.subject,
+            references=references,
+            thread_key=item.thread_key,
         )
         result = await channel.send(message)
         return result.external_message_id

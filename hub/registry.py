@@ -8,12 +8,12 @@ from __future__ import annotations
 import importlib
 import logging
 import pkgutil
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 import channels
-from hub.contract import Channel, ChannelContext, ChannelSpec
+from hub.contract import Channel, ChannelContext, ChannelSpec, ChannelState
 from hub.errors import ConfigError
 from hub.settings import read_channel_settings
 
@@ -52,12 +52,20 @@ def discover_channels() -> list[ChannelSpec[Any]]:
     return sorted(specs, key=lambda s: s.name)
 
 
-def build_channels(context: ChannelContext, env: Mapping[str, str] | None = None) -> list[DiscoveredChannel]:
-    """Read each channel's settings and build the enabled ones; ConfigError names a bad setting."""
+def build_channels(
+    context: ChannelContext,
+    env: Mapping[str, str] | None = None,
+    state_for: Callable[[str], ChannelState] | None = None,
+) -> list[DiscoveredChannel]:
+    """Read each channel's settings and build the enabled ones; ConfigError names a bad setting.
+
+    ``state_for(name)`` gives each channel its own durable state in its context.
+    """
     found: list[DiscoveredChannel] = []
     for spec in discover_channels():
         settings = read_channel_settings(spec, env)
-        channel = None if settings is None else spec.build(spec.name, settings, context)
+        own = context if state_for is None else replace(context, state=state_for(spec.name))
+        channel = None if settings is None else spec.build(spec.name, settings, own)
         log.info("channel %s %s", spec.name, "enabled" if channel else "disabled (not configured)")
         found.append(DiscoveredChannel(spec, channel))
     return found

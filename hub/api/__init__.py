@@ -7,7 +7,9 @@ from importlib.resources import files
 
 from aiohttp import web
 
+from hub.api.admin import admin_routes
 from hub.api.auth import TOKEN_CACHE, TokenCache, auth_middleware
+from hub.api.calls import call_routes
 from hub.api.knowledge import knowledge_routes
 from hub.api.messaging import messaging_routes
 from hub.api.resources import routes
@@ -40,4 +42,6 @@ def api_app(parent: web.Application) -> web.Application:
     app.router.add_routes(knowledge_routes())
     app.router.add_routes(session_routes())
     app.router.add_routes(work_routes())
+    app.router.add_routes(admin_routes())
+    app.router.add_routes(call_routes())
     return app

@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import secrets
 import time
+import uuid
 from collections import deque
 from datetime import timedelta
+from typing import Any
 
 from aiohttp import web
+from sqlalchemy import select
 
 from crm_core.accounts import authenticate_password, create_token, revoke_token
-from crm_core.models import Role
+from crm_core.assignment import set_availability
+from crm_core.models import Agent, Availability, Role
 from hub.api.auth import CSRF_COOKIE, PRINCIPAL, SESSION_COOKIE, TOKEN, TOKEN_CACHE, require_role
 from hub.api.params import json_body, respond
 from hub.errors import BadRequest, SwitchboardError, Unauthorized
-from hub.keys import DATABASE
+from hub.keys import DATABASE, PIPELINE
 from hub.messages import utcnow
 
 __all__ = ["SIGN_IN_GUARD", "SignInGuard", "session_routes"]
@@ -129,18 +133,51 @@ async def sign_in(request: web.Request) -> web.Response:
     return response
 
 
+async def _agent_of(request: web.Request, agent_id: str | None) -> dict[str, Any] | None:
+    """The signed-in agent as the console shows it; None for a token that belongs to no agent."""
+    if agent_id is None:
+        return None
+    query = select(Agent.id, Agent.name, Agent.email, Agent.role, Agent.availability).where(
+        Agent.id == uuid.UUID(agent_id)
+    )
+    async with request.config_dict[DATABASE].reader.connect() as conn:
+        row = (await conn.execute(query)).one_or_none()
+    if row is None:
+        return None
+    return {
+        "id": str(row.id),
+        "name": row.name,
+        "email": row.email,
+        "role": row.role,
+        "availability": row.availability,
+    }
+
+
 async def current_session(request: web.Request) -> web.Response:
-    """Who is signed in."""
+    """Who is signed in: the token's name and role, and the agent it belongs to (``agent``, or null)."""
     principal = require_role(request, *ANY_ROLE)
-    return respond({"name": principal.name, "role": principal.role, "agent_id": principal.agent_id})
+    agent = await _agent_of(request, principal.agent_id)
+    return respond(
+        {"name": principal.name, "role": principal.role, "agent_id": principal.agent_id, "agent": agent}
+    )
 
 
 async def sign_out(request: web.Request) -> web.Response:
-    """End this session: the token is revoked, the cookies cleared."""
+    """End this session: the token is revoked, the cookies cleared, the agent set offline."""
     principal = request[PRINCIPAL]
     if principal.token_id is not None:
+        events = []
         async with request.config_dict[DATABASE].writer.begin() as conn:
             await revoke_token(conn, principal.token_id, utcnow())
+            if principal.agent_id is not None:
+                events = await set_availability(
+                    conn,
+                    uuid.UUID(principal.agent_id),
+                    Availability.OFFLINE,
+                    actor=principal.actor,
+                    now=utcnow(),
+                )
+        request.config_dict[PIPELINE].notify_committed(events)
         request.app[TOKEN_CACHE].forget(request[TOKEN])
     response = web.json_response({"signed_out": True})
     response.del_cookie(SESSION_COOKIE, path="/")

@@ -9,7 +9,9 @@ from typing import Any
 import frontmatter
 import pytest
 
+from hub.keys import ANSWERER, INBOX, SETTINGS
 from hub.keys_knowledge import KNOWLEDGE
+from hub.messages import ExternalIdentity, InboundKind, InboundMessage, utcnow
 from tests.hub.conftest import API_SECRET, Hub, start_test_hub
 from tests.hub.test_openapi import _check as documented
 from tests.knowledge.fake_llm import FakeLLM
@@ -223,3 +225,45 @@ async def test_drafted_replies_fall_back_to_the_article_when_the_generator_fails
         assert "turn the router off and on" in request.content_of("user")
         prompt = " ".join(m["content"] for m in request.messages)
         assert suggestions["articles"][0]["passage"][:40] in prompt
+
+
+async def test_machine_mail_is_never_answered_by_the_bot(kb_hub: Hub) -> None:
+    [machine] = await kb_hub.app[INBOX].ingest(
+        [
+            InboundMessage(
+                identity=ExternalIdentity("api", "default", "robot@example.com"),
+                external_message_id="auto-1",
+                thread_key="auto-1",
+                kind=InboundKind.TEXT,
+                received_at=utcnow(),
+                text="How do I restart my router?",
+                details={"machine": "auto_reply"},
+            )
+        ]
+    )
+    person = await _say(kb_hub, "h-1", "How do I restart my router?", sender="bot-4")
+
+    async def answered() -> list[dict[str, Any]] | None:
+        return await _bot_turns(kb_hub, person) or None
+
+    await eventually(answered, timeout=WAIT, what="the bot's answer to the person")
+
+    async def scored() -> list[dict[str, Any]] | None:
+        found = await _interactions(kb_hub, machine.conversation_id)
+        return found if found[0]["sentiment"] else None
+
+    await eventually(scored, timeout=WAIT, what="the auto-reply enriched")
+    assert await _bot_turns(kb_hub, machine.conversation_id) == []
+
+
+async def test_the_bot_answers_a_caller_on_demand_only_when_confident_and_on_its_channels(
+    kb_hub: Hub,
+) -> None:
+    answerer = kb_hub.app[ANSWERER]
+    caller = ExternalIdentity("api", "default", "+972501234567")
+    answer = await answerer("How do I restart my router?", identity=caller, language="en")
+    assert answer is not None and answer.source == "How to restart your router"
+    assert "30 seconds" in answer.text and answer.confidence >= kb_hub.app[SETTINGS].bot_threshold
+    assert await answerer("Do you sell second-hand tractors in Eilat?", identity=caller) is None
+    elsewhere = ExternalIdentity("twilio_voice", "+97235550000", "+972501234567")
+    assert await answerer("How do I restart my router?", identity=elsewhere) is None

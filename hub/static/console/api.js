@@ -18,7 +18,9 @@ function csrfFromCookie() {
 
 export async function request(method, path, body) {
   const headers = { Accept: "application/json" };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const isForm = body instanceof FormData;
+  // A FormData body sets its own multipart Content-Type (with the boundary).
+  if (body !== undefined && !isForm) headers["Content-Type"] = "application/json";
   if (method !== "GET") {
     const token = csrfToken || csrfFromCookie();
     if (token) headers["X-CSRF-Token"] = token;
@@ -27,7 +29,7 @@ export async function request(method, path, body) {
     method,
     headers,
     credentials: "same-origin",
-    body: body === undefined ? undefined : JSON.stringify(body),
+    body: body === undefined || isForm ? body : JSON.stringify(body),
   });
   let data = null;
   try {
@@ -55,22 +57,49 @@ export async function signOut() {
 
 export const whoAmI = () => request("GET", "/session");
 
-export function listConversations({ status = "", channel = "", limit = 100 } = {}) {
-  const query = new URLSearchParams({ limit: String(limit) });
-  if (status) query.set("status", status);
-  if (channel) query.set("channel", channel);
-  return request("GET", `/conversations?${query}`);
+/** The inbox's first page: ``filters`` are query parameters (status, channel, assignee, team, tag, unread). */
+export function listConversations(filters = {}, limit = 50) {
+  return request("GET", `/conversations?${new URLSearchParams({ ...filters, limit: String(limit) })}`);
 }
+
+/** The page after another: ``next`` is the cursor query string that page answered with. */
+export const nextConversations = (next) => request("GET", `/conversations?${next}`);
+export const conversationCounts = () => request("GET", "/conversations/counts");
+export const listTags = () => request("GET", "/tags");
+export const listTeams = () => request("GET", "/teams");
 
 const conv = (id) => `/conversations/${encodeURIComponent(id)}`;
 
 export const getConversation = (id) => request("GET", conv(id));
 export const getInteractions = (id) => request("GET", `${conv(id)}/interactions`);
-export const postMessage = (id, text, isPrivate) =>
-  request("POST", `${conv(id)}/messages`, { text, private: isPrivate });
+export const markRead = (id) => request("POST", `${conv(id)}/read`, {});
+/** A reply or private note; ``extra`` may name ``identity_id`` (another channel) and ``attachments``. */
+export const postMessage = (id, text, isPrivate, extra = {}) =>
+  request("POST", `${conv(id)}/messages`, { text, private: isPrivate, ...extra });
 export const assign = (id, agentId) => request("POST", `${conv(id)}/assign`, { agent_id: agentId });
 export const transfer = (id, target) => request("POST", `${conv(id)}/transfer`, target);
 export const resolve = (id) => request("POST", `${conv(id)}/resolve`, {});
 export const reopen = (id) => request("POST", `${conv(id)}/reopen`, {});
 export const getSuggestions = (id) => request("GET", `${conv(id)}/suggestions`);
 export const getContact360 = (id) => request("GET", `/contacts/${encodeURIComponent(id)}/360`);
+
+const contact = (id) => `/contacts/${encodeURIComponent(id)}`;
+
+export const updateContact = (id, changes) => request("PATCH", contact(id), changes);
+export const mergeContact = (survivorId, mergedId) => request("POST", `${contact(survivorId)}/merge`, { merge_id: mergedId });
+export function searchContacts(q, limit = 10) {
+  return request("GET", `/contacts?${new URLSearchParams({ q, limit: String(limit) })}`);
+}
+
+/** Keep a file to attach to a reply; answers ``{id, url, content_type, filename, size}``. */
+export function uploadMedia(file) {
+  const form = new FormData();
+  form.append("file", file, file.name);
+  return request("POST", "/media", form);
+}
+
+export const listCannedResponses = () => request("GET", "/canned-responses");
+
+// Availability and snooze (round-robin gives conversations to online agents only).
+export const setAvailability = (availability) => request("PUT", "/session/availability", { availability });
+export const snooze = (id, until) => request("POST", `${conv(id)}/snooze`, { until });

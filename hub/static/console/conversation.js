@@ -1,7 +1,9 @@
-// The open conversation: header with actions, the timeline, and the composer.
+// The open conversation: header with actions, the timeline, and the composer (channel picker, files,
+// canned responses).
 
 import { formatTime, h, replace } from "./dom.js";
 import { t } from "./i18n.js";
+import { renderCannedPicker } from "./composer.js";
 
 function assigneeText(conv, me) {
   if (!conv.assignee_id) return t("unassigned");
@@ -44,6 +46,28 @@ function kindLabel(item) {
   return t(`dir_${item.direction}`);
 }
 
+const SAFE_LINK = /^(\/api\/v1\/media\/|https?:\/\/)/;
+
+/** One attachment in the timeline: stored images inline, other stored files as links. */
+function attachmentView(attachment, item) {
+  const name = attachment.filename || attachment.content_type || t("attachment");
+  // Our own replies' files may be links the provider fetches; a customer's file is shown once stored.
+  const link = attachment.stored_url || (item.direction === "out" ? attachment.url : null);
+  if (link && SAFE_LINK.test(link)) {
+    if ((attachment.content_type || "").startsWith("image/")) {
+      return h("a", { class: "attachment image", href: link, target: "_blank", rel: "noopener" }, h("img", { src: link, alt: name, loading: "lazy" }));
+    }
+    return h("a", { class: "attachment file", href: link, target: "_blank", rel: "noopener", dir: "auto" }, name);
+  }
+  const why = attachment.store_error ? t("attachment_not_stored", { detail: attachment.store_error }) : t("attachment_pending");
+  return h("span", { class: "attachment missing", dir: "auto", title: why }, name, " — ", why);
+}
+
+function attachmentsView(item) {
+  const items = item.attachments || [];
+  return items.length ? h("div", { class: "attachments" }, items.map((a) => attachmentView(a, item))) : null;
+}
+
 function entry(item) {
   const isPrivate = item.private || item.kind === "note";
   const status = item.pendingStatus || item.delivery_status;
@@ -67,11 +91,66 @@ function entry(item) {
       h("time", { datetime: item.occurred_at }, formatTime(item.occurred_at)),
       delivery,
     ),
-    h("p", { class: "text", dir: "auto" }, item.text ?? ""),
+    item.text || !(item.attachments || []).length ? h("p", { class: "text", dir: "auto" }, item.text ?? "") : null,
+    attachmentsView(item),
     item.delivery_error || item.pendingError
       ? h("p", { class: "error", dir: "auto" }, t("send_failed", { detail: item.pendingError || item.delivery_error }))
       : null,
   );
+}
+
+// ---- composer --------------------------------------------------------------------------------------
+
+function identityPicker(state, actions) {
+  const conv = state.conversation;
+  const others = (state.contact?.identities || []).filter(
+    (i) => !(i.channel === conv.channel && i.account === conv.account && i.external_id === conv.thread_key),
+  );
+  if (!others.length || state.mode === "note") return null;
+  return h(
+    "label",
+    { class: "reply-on" },
+    t("reply_on"),
+    h(
+      "select",
+      { id: "composer-identity", onchange: (event) => actions.identity(event.target.value) },
+      h("option", { value: "", selected: !state.identityId }, t("this_conversation", { channel: conv.channel })),
+      others.map((i) => h("option", { value: i.id, selected: state.identityId === i.id, dir: "auto" }, `${i.channel} · ${i.external_id}`)),
+    ),
+  );
+}
+
+function attachmentChips(state, actions) {
+  if (!state.attachments.length) return null;
+  return h(
+    "ul",
+    { class: "attachment-chips", id: "composer-attachments" },
+    state.attachments.map((a) =>
+      h(
+        "li",
+        { class: `chip ${a.status}`, "data-status": a.status },
+        h("span", { dir: "auto" }, a.name),
+        a.status === "uploading" ? h("span", { class: "muted" }, ` ${t("uploading")}`) : null,
+        a.status === "failed" ? h("span", { class: "error", dir: "auto" }, ` ${t("upload_failed", { detail: a.error })}`) : null,
+        h("button", { type: "button", class: "chip-remove", "aria-label": t("attachment_remove", { name: a.name }), onclick: () => actions.detach(a.key) }, "×"),
+      ),
+    ),
+  );
+}
+
+function composerKeys(event, state, actions) {
+  if (state.canned.open) {
+    const moves = { ArrowDown: 1, ArrowUp: -1 };
+    if (event.key in moves) { event.preventDefault(); actions.cannedMove(moves[event.key]); return; }
+    if (event.key === "Enter" || event.key === "Tab") { event.preventDefault(); actions.cannedChoose(null); return; }
+    if (event.key === "Escape") { event.preventDefault(); actions.cannedClose(); return; }
+  }
+  if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+    event.preventDefault();
+    actions.send();
+  } else if (event.key === "Escape") {
+    event.target.blur();
+  }
 }
 
 function composer(state, actions) {
@@ -82,15 +161,10 @@ function composer(state, actions) {
     rows: 3,
     placeholder: t(isNote ? "placeholder_note" : "placeholder_reply"),
     value: state.draft,
-    oninput: (event) => actions.draft(event.target.value),
-    onkeydown: (event) => {
-      if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
-        event.preventDefault();
-        actions.send();
-      } else if (event.key === "Escape") {
-        event.target.blur();
-      }
-    },
+    "aria-controls": "canned-picker",
+    oninput: (event) => actions.draft(event.target.value, event.target.selectionStart),
+    onkeydown: (event) => composerKeys(event, state, actions),
+    onblur: () => actions.cannedClose(),
   });
   const toggle = (mode, label) =>
     h(
@@ -104,6 +178,14 @@ function composer(state, actions) {
       },
       label,
     );
+  const files = h("input", {
+    type: "file",
+    id: "composer-file",
+    multiple: true,
+    class: "visually-hidden",
+    onchange: (event) => { actions.attach([...event.target.files]); event.target.value = ""; },
+  });
+  const uploading = state.attachments.some((a) => a.status === "uploading");
   return h(
     "form",
     {
@@ -113,11 +195,21 @@ function composer(state, actions) {
         actions.send();
       },
     },
-    h("div", { class: "modes", role: "group" }, toggle("reply", t("mode_reply")), toggle("note", t("mode_note"))),
+    h(
+      "div",
+      { class: "composer-top" },
+      h("div", { class: "modes", role: "group" }, toggle("reply", t("mode_reply")), toggle("note", t("mode_note"))),
+      identityPicker(state, actions),
+    ),
+    h("div", { id: "canned-picker", class: "canned-picker", hidden: true }),
     text,
+    isNote ? null : attachmentChips(state, actions),
     h("div", { class: "composer-bar" },
+      isNote ? null : h("label", { class: "button attach", for: "composer-file" }, t("attach"), files),
+      isNote ? null : h("button", { type: "button", id: "canned-open", title: "/", onmousedown: (event) => event.preventDefault(), onclick: () => actions.cannedOpen() }, t("canned")),
+      h("div", { class: "spacer" }),
       state.actionError ? h("span", { class: "error", dir: "auto" }, state.actionError) : null,
-      h("button", { type: "submit", class: "primary", id: "composer-send" }, t(isNote ? "add_note" : "send")),
+      h("button", { type: "submit", class: "primary", id: "composer-send", disabled: uploading }, t(isNote ? "add_note" : "send")),
     ),
   );
 }
@@ -129,8 +221,15 @@ export function renderConversation(el, state, actions) {
     return;
   }
   const timeline = h("ol", { class: "timeline", id: "timeline" }, [...state.interactions, ...state.pending].map(entry));
-  const hadFocus = document.activeElement?.id === "composer-text";
+  const before = document.activeElement;
+  const caret = before?.id === "composer-text" ? [before.selectionStart, before.selectionEnd] : null;
   replace(el, header(conv, state, actions), timeline, composer(state, actions));
   timeline.scrollTop = timeline.scrollHeight;
-  if (hadFocus) document.getElementById("composer-text")?.focus();
+  if (caret) {
+    // A live update redraws the pane: the agent keeps typing where they were.
+    const text = document.getElementById("composer-text");
+    text?.focus();
+    text?.setSelectionRange(...caret);
+  }
+  renderCannedPicker(state, actions);
 }

@@ -1,0 +1,130 @@
+"""REST for the phone: act on a live call of a conversation (take it, pause its recording) and place a call
+to a contact (click to call). The phone channel does the work through ``Channel.control``."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from aiohttp import web
+
+from crm_core.calls import agent_phone, audit_call, numbers_of
+from crm_core.conversations import get_conversation
+from crm_core.errors import NotFoundError
+from crm_core.outbox import reply_target
+from hub.api.auth import Principal, require_role
+from hub.api.params import json_body, path_id, respond
+from hub.contract import Channel
+from hub.errors import BadRequest, Conflict, NotFound
+from hub.keys import DATABASE, OUTBOX
+from hub.messages import ExternalIdentity, utcnow
+
+__all__ = ["call_routes"]
+
+PEOPLE = ("agent", "supervisor", "admin")
+PHONE_CHANNEL = "twilio_voice"
+DEFAULT_LINE = "default"
+"""The account of a call to a number that never called us: the phone channel's configured caller id."""
+
+
+def _channel(request: web.Request, name: str) -> Channel[Any]:
+    channel = request.config_dict[OUTBOX].channels.get(name)
+    if channel is None:
+        raise Conflict(f"channel {name!r} is not enabled on this hub", code="channel_disabled")
+    return channel
+
+
+def _params(body: dict[str, Any]) -> dict[str, Any]:
+    params = body.get("params", {})
+    if not isinstance(params, dict):
+        raise BadRequest("params must be an object", code="invalid_field")
+    return params
+
+
+async def _own_phone(request: web.Request, principal: Principal) -> str:
+    if principal.agent_id is None:
+        raise BadRequest("this token belongs to no agent: say where to put the call through", code="no_phone")
+    async with request.config_dict[DATABASE].reader.connect() as conn:
+        phone = await agent_phone(conn, uuid.UUID(principal.agent_id))
+    if not phone:
+        raise BadRequest("your agent profile has no phone or client to put calls through to", code="no_phone")
+    return phone
+
+
+async def _audit(
+    request: web.Request,
+    principal: Principal,
+    action: str,
+    kind: str,
+    subject: uuid.UUID,
+    detail: dict[str, Any],
+) -> None:
+    async with request.config_dict[DATABASE].writer.begin() as conn:
+        await audit_call(conn, principal.actor, action, kind, subject, detail, utcnow())
+
+
+async def conversation_call_action(request: web.Request) -> web.Response:
+    """Act on the conversation's live call: ``connect`` it to an agent (you, by default) or pause/resume
+    its ``recording``."""
+    principal = require_role(request, *PEOPLE)
+    conversation_id = path_id(request)
+    body = await json_body(request)
+    action = body.get("action")
+    if not isinstance(action, str) or not action:
+        raise BadRequest("action is required", code="invalid_field")
+    params = _params(body)
+    async with request.config_dict[DATABASE].reader.connect() as conn:
+        conversation = await get_conversation(conn, conversation_id)
+        if conversation is None:
+            raise NotFound(f"conversation {conversation_id} not found")
+        try:
+            target = await reply_target(conn, conversation_id)
+        except NotFoundError as err:
+            raise NotFound(str(err)) from err
+    if action == "connect" and not params.get("to"):
+        params["to"] = await _own_phone(request, principal)
+    channel = _channel(request, conversation.channel)
+    recipient = ExternalIdentity(conversation.channel, conversation.account, target.recipient or "")
+    result = await channel.control(
+        action, recipient=recipient, thread_key=conversation.thread_key, params=params
+    )
+    await _audit(request, principal, f"call.{action}", "conversation", conversation_id, {"params": params})
+    return respond({"action": action, "result": dict(result)})
+
+
+async def contact_call(request: web.Request) -> web.Response:
+    """Click to call: the phone rings the agent first, then puts them through to the contact."""
+    principal = require_role(request, *PEOPLE)
+    contact_id = path_id(request)
+    body = await json_body(request)
+    identity_id = body.get("identity_id")
+    try:
+        wanted = None if identity_id is None else uuid.UUID(str(identity_id))
+    except ValueError as err:
+        raise BadRequest("identity_id is not a valid id", code="invalid_field") from err
+    async with request.config_dict[DATABASE].reader.connect() as conn:
+        try:
+            numbers = await numbers_of(conn, contact_id, wanted)
+        except NotFoundError as err:
+            raise NotFound(str(err)) from err
+    to = body.get("to")
+    if to is not None and to not in numbers.numbers:
+        raise BadRequest("to must be one of the contact's numbers", code="invalid_field")
+    if not numbers.numbers:
+        raise BadRequest("the contact has no phone number to call", code="no_number")
+    number = to or numbers.numbers[0]
+    agent = body.get("agent") or await _own_phone(request, principal)
+    channel = _channel(request, PHONE_CHANNEL)
+    # From the number the customer called us on, else the channel's default line.
+    recipient = ExternalIdentity(PHONE_CHANNEL, numbers.lines.get(number, DEFAULT_LINE), number)
+    result = await channel.control("call", recipient=recipient, params={"agent": agent})
+    await _audit(request, principal, "call.placed", "contact", contact_id, {"to": number, "agent": agent})
+    return respond({"to": number, "result": dict(result)}, status=202)
+
+
+def call_routes() -> list[web.RouteDef]:
+    """The phone's REST routes."""
+    return [
+        web.post("/conversations/{id}/call-actions", conversation_call_action),
+        web.post("/contacts/{id}/calls", contact_call),
+    ]

@@ -1,0 +1,63 @@
+// What email and phone interactions show beyond text: the subject, the mail's own HTML (in a sandboxed
+// frame that runs nothing and loads nothing), machine mail, a call's facts, and the live call's actions.
+
+import { h } from "./dom.js";
+import { t } from "./i18n.js";
+
+// The sanitized HTML body is shown in an iframe with an empty sandbox (no scripts, no forms, no same
+// origin) and a policy that forbids every fetch: remote images and trackers stay off.
+const FRAME_POLICY =
+  '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; style-src \'unsafe-inline\'; img-src data:">';
+
+function htmlBody(html) {
+  const frame = h("iframe", {
+    class: "mail-html",
+    sandbox: "",
+    referrerpolicy: "no-referrer",
+    title: t("mail_html"),
+  });
+  frame.srcdoc = `<!doctype html><html><head>${FRAME_POLICY}<base target="_blank"></head><body dir="auto">${html}</body></html>`;
+  const box = h("details", { class: "mail-html-box" }, h("summary", {}, t("mail_html")), frame);
+  return box;
+}
+
+function duration(seconds) {
+  const total = Math.round(Number(seconds) || 0);
+  const minutes = Math.floor(total / 60);
+  return t("call_duration", { minutes: String(minutes), seconds: String(total % 60).padStart(2, "0") });
+}
+
+function callFacts(details) {
+  const facts = [];
+  if (details.call_status) facts.push(h("span", { class: `badge call-status call-${details.call_status}` }, t(`call_${details.call_status}`)));
+  if (details.outcome) facts.push(h("span", { class: "badge call-outcome" }, t(`call_${details.outcome}`)));
+  if (details.duration_s !== undefined && details.duration_s !== null) facts.push(h("span", { class: "call-duration" }, duration(details.duration_s)));
+  if (details.recording_url) facts.push(h("span", { class: "badge call-recorded" }, t("call_recorded")));
+  return facts.length ? h("div", { class: "call-facts" }, facts) : null;
+}
+
+// Extra lines of one timeline entry, or an empty list.
+export function entryExtras(item) {
+  const details = item.details || {};
+  const extras = [];
+  if (item.subject) extras.push(h("p", { class: "subject", dir: "auto" }, item.subject));
+  if (details.machine) extras.push(h("p", { class: "badge machine" }, t("machine_mail", { reason: t(`machine_${details.machine}`) })));
+  const facts = callFacts(details);
+  if (facts) extras.push(facts);
+  if (typeof details.html === "string" && details.html.trim()) extras.push(htmlBody(details.html));
+  return extras;
+}
+
+// The live call's buttons, for a conversation on the phone channel.
+export function callActions(conv, actions, state) {
+  if (conv.channel !== "twilio_voice" || conv.status === "resolved" || conv.status === "closed") return [];
+  const paused = Boolean(state.recordingPaused);
+  return [
+    h("button", { type: "button", id: "act-take-call", class: "primary", onclick: actions.takeCall }, t("take_call")),
+    h(
+      "button",
+      { type: "button", id: "act-recording", "aria-pressed": String(paused), onclick: () => actions.pauseRecording(!paused) },
+      t(paused ? "resume_recording" : "pause_recording"),
+    ),
+  ];
+}
