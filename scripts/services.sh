@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes sure the servers the tests talk to are up, and the browser they drive is there:
 #   PostgreSQL on 127.0.0.1:5432, user postgres with trust auth over TCP, database "test";
-#   Redis on 127.0.0.1:6379; Debian's Chromium at /usr/bin/chromium (for Playwright).
+#   Redis on 127.0.0.1:6379; Debian's Chromium at /usr/bin/chromium (for Playwright); Debian's dovecot
+#   at /usr/sbin/dovecot (the email tests run it themselves).
 # When both already answer it only checks. Otherwise it installs the Debian package if missing, starts
 # the server the way this machine's services are started, configures only what is missing, and waits
 # (SERVICES_TIMEOUT seconds, default 60) until the server answers.
@@ -204,6 +205,16 @@ ensure_chromium() {
     say "Chromium ok (/usr/bin/chromium)"
 }
 
+# The email tests start their own IMAP server from Debian's dovecot (a config of their own, in a temp dir):
+# only the package is needed, never a running system service.
+ensure_dovecot() {
+    if [[ ! -x /usr/sbin/dovecot ]]; then
+        apt_install dovecot-imapd
+    fi
+    say "dovecot ok (/usr/sbin/dovecot)"
+}
+
 ensure_postgres
 ensure_redis
 ensure_chromium
+ensure_dovecot

@@ -1,0 +1,190 @@
+"""A real IMAP server for tests: Debian's dovecot, started as a subprocess with a config of its own.
+
+Loopback only, a free port, plaintext login allowed, users in a passwd-file, mail in Maildirs under a
+temporary directory; nothing of the system's configuration is read or changed. scripts/services.sh
+installs ``dovecot-imapd``. Without it a test skips, except with CI=true, where it fails.
+"""
+
+from __future__ import annotations
+
+import imaplib
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+DOVECOT = os.environ.get("SWITCHBOARD_TEST_DOVECOT", "/usr/sbin/dovecot")
+USER = "support@hub.example"
+PASSWORD = "imap-test-password"
+
+
+def require_dovecot() -> str:
+    """The dovecot binary; skip (fail with CI=true) when it is not installed."""
+    if Path(DOVECOT).is_file():
+        return DOVECOT
+    message = f"no dovecot at {DOVECOT} (scripts/services.sh installs it: apt-get install dovecot-imapd)"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _mail_owner() -> tuple[int, int]:
+    """Whom mail is accessed as: dovecot refuses root, so as root the ``dovecot`` user, else ourselves."""
+    if os.getuid() != 0:
+        return os.getuid(), os.getgid()
+    entry = pwd.getpwnam("dovecot")
+    return entry.pw_uid, entry.pw_gid
+
+
+def _config(root: Path, port: int, *, idle: bool) -> str:
+    uid, gid = _mail_owner()
+    # The auth process reads the passwd-file from the test's private temp directory: it runs as us.
+    auth_user = pwd.getpwuid(os.getuid()).pw_name
+    if os.getuid() == 0:
+        internal, login = "dovecot", "dovenull"
+    else:
+        internal = login = auth_user
+    capability = "" if idle else "imap_capability = IMAP4rev1 LITERAL+ UIDPLUS\n"
+    return f"""
+base_dir = {root}/run
+state_dir = {root}/state
+log_path = {root}/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+default_internal_user = {internal}
+default_login_user = {login}
+first_valid_uid = {uid}
+mail_location = maildir:{root}/mail/%u
+{capability}
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {root}/users
+}}
+userdb {{
+  driver = static
+  args = uid={uid} gid={gid} home={root}/home/%u
+}}
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service auth {{
+  user = {auth_user}
+}}
+service stats {{
+  unix_listener stats-writer {{
+    mode = 0666
+  }}
+}}
+"""
+
+
+@dataclass
+class Dovecot:
+    """A running dovecot and how to reach it."""
+
+    root: Path
+    port: int
+    process: subprocess.Popen[bytes] | None = None
+    host: str = "127.0.0.1"
+    user: str = USER
+    password: str = PASSWORD
+
+    def client(self) -> imaplib.IMAP4:
+        imap = imaplib.IMAP4(self.host, self.port, timeout=10)
+        imap.login(self.user, self.password)
+        return imap
+
+    def append(self, raw: bytes, mailbox: str = "INBOX") -> None:
+        """Deliver a message the way a mail client would store it (IMAP APPEND)."""
+        imap = self.client()
+        try:
+            status, _ = imap.append(mailbox, None, None, raw)
+            assert status == "OK"
+        finally:
+            imap.logout()
+
+    def recreate_inbox(self) -> None:
+        """Empty the mailbox under a new UIDVALIDITY (as when a mailbox is deleted and made again)."""
+        imap = self.client()
+        try:
+            imap.create("Tmp")
+            imap.rename("INBOX", "Old")  # dovecot makes a fresh INBOX with a new UIDVALIDITY
+        finally:
+            imap.logout()
+
+    def log(self) -> str:
+        path = self.root / "dovecot.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+
+@contextmanager
+def running_dovecot(*, idle: bool = True) -> Iterator[Dovecot]:
+    """Start dovecot in the foreground in a temporary directory of its own; stop it and remove it after."""
+    binary = require_dovecot()
+    root = Path(tempfile.mkdtemp(prefix="sb-dovecot-"))
+    try:
+        with _running(binary, root, idle=idle) as server:
+            yield server
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@contextmanager
+def _running(binary: str, root: Path, *, idle: bool) -> Iterator[Dovecot]:
+    port = _free_port()
+    uid, gid = _mail_owner()
+    root.chmod(0o755)  # the mail processes run as the mail owner, who must reach mail/ and home/
+    for sub in ("run", "state", "mail", "home"):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+    for sub in ("mail", "home"):
+        os.chown(root / sub, uid, gid)
+    (root / "users").write_text(f"{USER}:{{PLAIN}}{PASSWORD}\n")
+    config = root / "dovecot.conf"
+    config.write_text(_config(root, port, idle=idle))
+    process = subprocess.Popen([binary, "-F", "-c", str(config)], stderr=subprocess.PIPE)
+    server = Dovecot(root, port, process)
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            if process.poll() is not None:
+                err = process.stderr.read().decode(errors="replace") if process.stderr else ""
+                raise RuntimeError(f"dovecot exited: {err}\n{server.log()}")
+            try:
+                server.client().logout()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
