@@ -76,6 +76,9 @@ class InboundRecord:
     subject: str | None = None
     details: Mapping[str, Any] | None = None
     inline: tuple[InlineFile, ...] = ()
+    quiet: bool = False
+    """A machine notice (an auto-reply, a read receipt): kept in its conversation, but it neither reopens
+    the conversation nor counts as the customer's latest activity."""
 
     @property
     def dedup_key(self) -> tuple[str, str, str]:
@@ -404,7 +407,10 @@ def _store_interactions(conn: Connection, batch: _Batch, fresh: list[InboundReco
         row = _interaction_row(interaction_id, conversation_id, contact_id, record, batch.now)
         files.extend(_inline_files(interaction_id, record, row["attachments"], batch.now))
         rows.append(row)
-        touched[conversation_id] = max(record.occurred_at, touched.get(conversation_id, record.occurred_at))
+        if not record.quiet:
+            touched[conversation_id] = max(
+                record.occurred_at, touched.get(conversation_id, record.occurred_at)
+            )
         batch.events.append(
             EventDraft(
                 "interaction.created",
@@ -418,6 +424,8 @@ def _store_interactions(conn: Connection, batch: _Batch, fresh: list[InboundReco
     conn.execute(insert(table(Interaction)), rows)
     if files:
         conn.execute(insert(table(StoredMedia)), files)
+    if not touched:
+        return
     tbl = table(Conversation)
     conn.execute(
         update(tbl)

@@ -62,6 +62,16 @@ def _clean_json(message: InboundMessage, value: Any) -> Any:
     return value
 
 
+# Machine mail that still wants a person's eye: a bounce says our answer never arrived.
+_REOPENING_MACHINE_MAIL = frozenset({"bounce"})
+
+
+def _quiet(message: InboundMessage) -> bool:
+    """Machine notices (auto-replies, read receipts, list mail) must not reopen a conversation."""
+    machine = (message.details or {}).get("machine")
+    return bool(machine) and machine not in _REOPENING_MACHINE_MAIL
+
+
 def to_record(message: InboundMessage, keyword: OptKeyword | None = None) -> InboundRecord:
     """The CRM's view of an inbound message."""
     hints = message.sender_hints
@@ -88,6 +98,7 @@ def to_record(message: InboundMessage, keyword: OptKeyword | None = None) -> Inb
         references=message.references,
         subject=_clean(message, message.subject),
         details=None if message.details is None else _clean_json(message, message.details),
+        quiet=_quiet(message),
         inline=tuple(
             InlineFile(position, a.content_type, a.content, a.filename)
             for position, a in enumerate(message.attachments)

@@ -13,7 +13,7 @@ from playwright.async_api import expect
 from sqlalchemy import insert, update
 
 from crm_core.db import new_id
-from crm_core.models import Conversation, ConversationTag, Tag
+from crm_core.models import Conversation, ConversationTag, Tag, Team
 from hub.keys import DATABASE
 from tests.console.conftest import ConsoleHub, sign_in
 
@@ -44,13 +44,19 @@ async def tag(hub: ConsoleHub, name: str, conversation_ids: list[str]) -> None:
         )
 
 
-async def assign(hub: ConsoleHub, conversation_id: str, agent_id: str) -> None:
+async def assign(hub: ConsoleHub, conversation_id: str, **ids: uuid.UUID) -> None:
+    """Set the conversation's ``assignee_id`` and/or ``team_id``."""
     async with hub.app[DATABASE].writer.begin() as conn:
         await conn.execute(
-            update(Conversation)
-            .where(Conversation.id == uuid.UUID(conversation_id))
-            .values(assignee_id=uuid.UUID(agent_id))
+            update(Conversation).where(Conversation.id == uuid.UUID(conversation_id)).values(**ids)
         )
+
+
+async def team(hub: ConsoleHub, name: str) -> uuid.UUID:
+    team_id = new_id()
+    async with hub.app[DATABASE].writer.begin() as conn:
+        await conn.execute(insert(Team).values(id=team_id, name=name))
+    return team_id
 
 
 def row(page: Any, name: str) -> Any:
@@ -61,9 +67,11 @@ async def test_filters_and_live_updates_that_respect_them(page: Any, console_hub
     mine, mine_sender, mine_id = await customer(console_hub, "Filter Mine")
     other, other_sender, _ = await customer(console_hub, "Filter Other")
     vip, _, vip_id = await customer(console_hub, "Filter Vip")
-    await assign(console_hub, mine_id, console_hub.agent.id)
+    await assign(console_hub, mine_id, assignee_id=uuid.UUID(console_hub.agent.id))
     vip_tag = f"vip-{uuid.uuid4().hex[:6]}"
     await tag(console_hub, vip_tag, [vip_id])
+    vip_team = await team(console_hub, f"VIP desk {uuid.uuid4().hex[:6]}")
+    await assign(console_hub, vip_id, team_id=vip_team)
 
     await sign_in(page, console_hub, console_hub.agent)
     for name in (mine, other, vip):
@@ -93,6 +101,10 @@ async def test_filters_and_live_updates_that_respect_them(page: Any, console_hub
     await expect(row(page, vip).locator(".badge.tag")).to_have_text(vip_tag)
 
     await page.select_option("#filter-tag", "")
+    await page.select_option("#filter-team", str(vip_team))
+    await expect(page.locator(".inbox-item")).to_have_count(1, timeout=WAIT_MS)
+    await expect(row(page, vip)).to_be_visible()
+    await page.select_option("#filter-team", "")
     await page.select_option("#filter-channel", "email")
     await expect(page.locator(".inbox-body .empty")).to_be_visible(timeout=WAIT_MS)
     await page.select_option("#filter-channel", "api")
@@ -103,6 +115,15 @@ async def test_unread_state_and_counts(page: Any, console_hub: ConsoleHub) -> No
     name, sender, _ = await customer(console_hub, "Unread Customer")
     await sign_in(page, console_hub, console_hub.agent)
     item = row(page, name)
+    await expect(item).to_be_visible(timeout=WAIT_MS)
+    # Keyboard: f goes to the status tabs, the arrows move between them.
+    await page.keyboard.press("f")
+    await page.keyboard.press("ArrowRight")
+    await expect(page.locator("#status-tab-pending")).to_have_attribute("aria-selected", "true")
+    await expect(page.locator("#status-tab-pending")).to_be_focused()
+    await expect(item).to_have_count(0, timeout=WAIT_MS)
+    await page.keyboard.press("ArrowLeft")
+    await expect(page.locator("#status-tab-open")).to_have_attribute("aria-selected", "true")
     await expect(item).to_have_class("inbox-item status-open unread", timeout=WAIT_MS)
     await expect(item.locator(".unread-dot")).to_be_visible()
     unread = page.locator("#count-unread .count-value")

@@ -4,6 +4,7 @@ channel state round-trips. SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert, select, update
@@ -148,3 +149,34 @@ async def test_channel_state_round_trips_per_channel(database: Database) -> None
         assert await get_channel_state(conn, "email", "imap:inbox") == "7:42"
         assert await get_channel_state(conn, "other", "imap:inbox") == "1:1"
         assert await get_channel_state(conn, "email", str(uuid.uuid4())) is None
+
+
+async def test_a_quiet_notice_joins_its_conversation_without_reopening_it(database: Database) -> None:
+    [first] = await _store(database, _mail("a@customer"))
+    async with database.writer.begin() as conn:
+        await conn.execute(
+            update(Conversation).where(Conversation.id == first.conversation_id).values(status="resolved")
+        )
+    later = replace(
+        _mail("ooo@customer", references=("a@customer",), quiet=True), occurred_at=NOW + timedelta(hours=1)
+    )
+    [notice] = await _store(database, later)
+    async with database.reader.connect() as conn:
+        status, last = (
+            await conn.execute(
+                select(Conversation.status, Conversation.last_message_at).where(
+                    Conversation.id == first.conversation_id
+                )
+            )
+        ).one()
+    assert notice.conversation_id == first.conversation_id
+    assert (status, last) == ("resolved", NOW)
+    [loud] = await _store(
+        database,
+        replace(_mail("b@customer", references=("a@customer",)), occurred_at=NOW + timedelta(hours=2)),
+    )
+    async with database.reader.connect() as conn:
+        status = (
+            await conn.execute(select(Conversation.status).where(Conversation.id == loud.conversation_id))
+        ).scalar_one()
+    assert status == "open"

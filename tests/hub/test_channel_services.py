@@ -20,6 +20,7 @@ from hub.answer import HubAnswerer
 from hub.channel_state import HubChannelState
 from hub.contract import Channel, ChannelContext
 from hub.errors import BadRequest
+from hub.inbox import to_record
 from hub.keys import ANSWERER, DATABASE, INBOX, OUTBOX
 from hub.messages import (
     Attachment,
@@ -281,3 +282,11 @@ async def test_phone_actions_need_the_channel_and_a_person(hub: Hub) -> None:
         headers={"Authorization": f"Bearer {service}"},
     )
     assert refused.status == 403
+
+
+def test_machine_mail_is_quiet_except_a_bounce() -> None:
+    def record(machine: str | None) -> bool:
+        return to_record(_mail("m@x", details={"machine": machine} if machine else None)).quiet
+
+    assert record("auto_reply") and record("read_report") and record("list")
+    assert not record("bounce") and not record(None)

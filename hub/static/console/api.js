@@ -103,3 +103,9 @@ export const listCannedResponses = () => request("GET", "/canned-responses");
 // Availability and snooze (round-robin gives conversations to online agents only).
 export const setAvailability = (availability) => request("PUT", "/session/availability", { availability });
 export const snooze = (id, until) => request("POST", `${conv(id)}/snooze`, { until });
+
+// The phone: act on a conversation's live call; call a contact from your own phone.
+export const callAction = (id, action, params = {}) =>
+  request("POST", `${conv(id)}/call-actions`, { action, params });
+export const callContact = (contactId, to) =>
+  request("POST", `/contacts/${encodeURIComponent(contactId)}/calls`, to ? { to } : {});

@@ -160,6 +160,8 @@ async function doSignOut() {
   feed.stop();
   await api.signOut().catch(() => {});
   Object.assign(state, { me: null, conversations: null, selectedId: null, conversation: null, contact: null, view: "signin" });
+  // The next agent to sign in here starts from a clean inbox: no filters, counts or reads of this one.
+  Object.assign(state, { filter: { ...DEFAULT_FILTER }, inboxNext: null, counts: null, reads: {} });
   render();
 }
 
@@ -208,7 +210,7 @@ async function select(id) {
   if (state.selectedId !== id) {
     performance.mark("sb:open");
     performance.mark("sb:open-side");
-    Object.assign(state, { selectedId: id, conversation: null, interactions: [], pending: [], contact: null, suggestions: undefined, draft: "", actionError: "", identityId: "", attachments: [] });
+    Object.assign(state, { selectedId: id, conversation: null, interactions: [], pending: [], contact: null, suggestions: undefined, draft: "", actionError: "", identityId: "", attachments: [], recordingPaused: false });
     state.canned.open = false;
   }
   renderAll();
@@ -367,6 +369,16 @@ async function reloadAfterContactChange(contactId) {
 }
 
 const panelActions = {
+  call: async (number) => {
+    if (!state.contact) return;
+    try {
+      await api.callContact(state.contact.contact.id, number);
+      state.actionError = t("call_placed", { number });
+    } catch (err) {
+      state.actionError = t("action_failed", { detail: err.detail || String(err) });
+    }
+    renderAll();
+  },
   edit: () => state.contact && openContactEdit(state.contact.contact, panelActions),
   save: async (changes) => {
     const id = state.contact.contact.id;
@@ -393,6 +405,13 @@ const convActions = {
   transfer: openTransfer,
   mode: (mode) => focusComposer(mode),
   identity: (id) => { state.identityId = id; },
+  // The phone (channel_views.js): take the queued call on your own phone, pause recording for card details.
+  takeCall: () => runAction((id) => api.callAction(id, "connect")),
+  pauseRecording: (paused) =>
+    runAction(async (id) => {
+      await api.callAction(id, "recording", { paused });
+      state.recordingPaused = paused;
+    }),
   ...composing,
   send,
 };

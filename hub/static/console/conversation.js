@@ -4,6 +4,7 @@
 import { formatTime, h, replace } from "./dom.js";
 import { t } from "./i18n.js";
 import { renderCannedPicker } from "./composer.js";
+import { callActions, entryExtras } from "./channel_views.js";
 
 function assigneeText(conv, me) {
   if (!conv.assignee_id) return t("unassigned");
@@ -31,6 +32,7 @@ function header(conv, state, actions) {
     h(
       "div",
       { class: "actions" },
+      callActions(conv, actions, state),
       h("button", { type: "button", id: "act-assign", onclick: actions.assignMe, title: "a" }, t("assign_me")),
       h("button", { type: "button", id: "act-transfer", onclick: actions.transfer, title: "t" }, t("transfer")),
       closed
@@ -91,6 +93,7 @@ function entry(item) {
       h("time", { datetime: item.occurred_at }, formatTime(item.occurred_at)),
       delivery,
     ),
+    entryExtras(item),
     item.text || !(item.attachments || []).length ? h("p", { class: "text", dir: "auto" }, item.text ?? "") : null,
     attachmentsView(item),
     item.delivery_error || item.pendingError

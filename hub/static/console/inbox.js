@@ -189,11 +189,23 @@ function picker(id, label, value, options, onChange) {
   );
 }
 
+/** Left and right arrows move between the status tabs (mirrored in right-to-left pages), as in any tablist. */
+function arrowBetweenTabs(event) {
+  if (event.key !== "ArrowLeft" && event.key !== "ArrowRight") return;
+  const tabs = [...event.currentTarget.querySelectorAll("[role=tab]")];
+  const forward = (event.key === "ArrowRight") === (document.documentElement.dir !== "rtl");
+  const at = tabs.indexOf(document.activeElement);
+  const next = tabs[(at + (forward ? 1 : -1) + tabs.length) % tabs.length];
+  event.preventDefault();
+  next.focus();
+  next.click();
+}
+
 function statusTabs(state, counts, setFilter) {
   const figure = (status) => (counts && status in counts ? counts[status] : null);
   return h(
     "div",
-    { class: "status-tabs", role: "tablist", "aria-label": t("filter_status") },
+    { class: "status-tabs", role: "tablist", "aria-label": t("filter_status"), onkeydown: arrowBetweenTabs },
     STATUSES.map((status) => {
       const active = state.filter.status === status;
       const count = figure(status);

@@ -48,6 +48,20 @@ function agreement(a) {
   );
 }
 
+// Click to call, beside every number the contact has (a WhatsApp identity is a number too).
+const NUMBER = /^(?:whatsapp:)?(\+\d{6,15})$/;
+
+function callButton(address, actions) {
+  const match = NUMBER.exec(address || "");
+  if (!match || !actions.call) return null;
+  const number = match[1];
+  return h(
+    "button",
+    { type: "button", class: "call-button", "data-number": number, title: `${t("call_contact")} ${number}`, onclick: () => actions.call(number) },
+    t("call_contact"),
+  );
+}
+
 function contactDetails(contact) {
   const parts = [contact?.email, contact?.phone].filter(Boolean);
   return parts.length ? h("p", { class: "muted contact-details", dir: "auto" }, parts.join(" · ")) : null;
@@ -73,6 +87,7 @@ export function renderContact(el, data, actions) {
       h("span", { class: `badge channel channel-${i.channel}` }, i.channel),
       " ",
       h("span", { dir: "auto" }, i.external_id),
+      callButton(i.external_id, actions),
     ]),
     section(t("agreements"), "agreements", data.agreements || [], agreement),
     section(t("open_cases"), "open-cases", data.open_cases || [], (c) => [
