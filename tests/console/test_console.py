@@ -101,7 +101,9 @@ async def test_assign_transfer_resolve(page: Any, console_hub: ConsoleHub) -> No
     assert (await console_hub.api("GET", path))["assignee_id"] == console_hub.agent.id
 
     await page.click("#act-transfer")
-    await page.fill("#transfer-target", console_hub.supervisor.id)
+    # A picker of agents by name (with their availability), never a raw id.
+    await expect(page.locator("#transfer-target option", has_text=console_hub.supervisor.name)).to_have_count(1)
+    await page.select_option("#transfer-target", console_hub.supervisor.id)
     await page.fill("#transfer-note", "Billing question, over to you")
     await page.click("#transfer-confirm")
     await expect(page.locator("#conv-assignee")).to_have_text("Assigned", timeout=WAIT_MS)

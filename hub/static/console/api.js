@@ -67,6 +67,7 @@ export const nextConversations = (next) => request("GET", `/conversations?${next
 export const conversationCounts = () => request("GET", "/conversations/counts");
 export const listTags = () => request("GET", "/tags");
 export const listTeams = () => request("GET", "/teams");
+export const listAgents = () => request("GET", "/agents");
 
 const conv = (id) => `/conversations/${encodeURIComponent(id)}`;
 

@@ -307,8 +307,19 @@ async function send() {
   await refreshConversation().catch(() => {});
 }
 
-function openTransfer() {
+async function openTransfer() {
   if (!state.selectedId) return;
+  // Pickers, not ids: every agent (with their availability) and every team.
+  const [agents, teams] = await Promise.all([
+    api.listAgents().then((r) => r.items).catch(() => []),
+    api.listTeams().then((r) => r.items).catch(() => []),
+  ]);
+  const agentOptions = () =>
+    agents
+      .filter((a) => a.id !== state.me?.agent?.id)
+      .map((a) => h("option", { value: a.id }, `${a.name} · ${t(`availability_${a.availability || "offline"}`)}`));
+  const teamOptions = () => teams.map((team) => h("option", { value: team.id }, team.name));
+  const target = h("select", { name: "target", id: "transfer-target", required: true, dir: "auto" }, agentOptions());
   const dialog = h(
     "dialog",
     { id: "transfer-dialog", class: "dialog" },
@@ -319,11 +330,11 @@ function openTransfer() {
         onsubmit: (event) => {
           event.preventDefault();
           const form = event.target;
-          const target = { note: form.note.value };
-          target[form.kind.value === "team" ? "team_id" : "agent_id"] = form.target.value.trim();
+          const chosen = { note: form.note.value };
+          chosen[form.kind.value === "team" ? "team_id" : "agent_id"] = form.target.value;
           dialog.close();
           dialog.remove();
-          runAction((id) => api.transfer(id, target));
+          runAction((id) => api.transfer(id, chosen));
         },
       },
       h("h2", {}, t("transfer_title")),
@@ -331,9 +342,14 @@ function openTransfer() {
         "label",
         {},
         t("transfer_to"),
-        h("select", { name: "kind", id: "transfer-kind" }, h("option", { value: "agent" }, t("agent")), h("option", { value: "team" }, t("team"))),
+        h(
+          "select",
+          { name: "kind", id: "transfer-kind", onchange: (event) => replace(target, event.target.value === "team" ? teamOptions() : agentOptions()) },
+          h("option", { value: "agent" }, t("agent")),
+          h("option", { value: "team" }, t("team")),
+        ),
       ),
-      h("label", {}, t("target_id"), h("input", { name: "target", id: "transfer-target", required: true, dir: "auto" })),
+      h("label", {}, t("target_id"), target),
       h("label", {}, t("note"), h("textarea", { name: "note", id: "transfer-note", required: true, rows: 3, dir: "auto" })),
       h(
         "div",
