@@ -1,21 +1,18 @@
-"""What the phone actions of the console need from the CRM: who to call, where to put a call through, and
-the audit entry each action leaves."""
+"""What the phone actions of the console need from the CRM: who to call, and where to put a call through."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from crm_core.db import new_id, table
+from crm_core.db import table
 from crm_core.errors import NotFoundError
-from crm_core.models import Agent, AuditEntry, Contact, ContactIdentity
+from crm_core.models import Agent, Contact, ContactIdentity
 
-__all__ = ["CallNumbers", "agent_phone", "audit_call", "numbers_of"]
+__all__ = ["CallNumbers", "agent_phone", "numbers_of"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,26 +61,3 @@ async def agent_phone(conn: AsyncConnection, agent_id: uuid.UUID) -> str | None:
     """Where calls are put through to this agent (number, ``client:...`` or ``sip:...``), if set."""
     agents = table(Agent)
     return (await conn.execute(select(agents.c.phone).where(agents.c.id == agent_id))).scalar_one_or_none()
-
-
-async def audit_call(
-    conn: AsyncConnection,
-    actor: str,
-    action: str,
-    subject_type: str,
-    subject_id: uuid.UUID,
-    detail: dict[str, Any],
-    now: datetime,
-) -> None:
-    """Record a phone action (calls placed, calls taken, recording paused) in the audit log."""
-    await conn.execute(
-        insert(table(AuditEntry)).values(
-            id=new_id(),
-            actor=actor,
-            action=action,
-            subject_type=subject_type,
-            subject_id=str(subject_id),
-            detail=detail,
-            occurred_at=now,
-        )
-    )

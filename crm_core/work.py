@@ -9,13 +9,14 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from crm_core.db import new_id, table
+from crm_core.audit import audit
+from crm_core.db import table
 from crm_core.errors import Conflict, NotFoundError
 from crm_core.events import EventDraft, StoredEvent, add_events
-from crm_core.models import Agent, AuditEntry, Conversation, ConversationStatus, Team
+from crm_core.models import Agent, Conversation, ConversationStatus, Team
 
 __all__ = ["assign", "change_status", "wake_snoozed"]
 
@@ -38,16 +39,14 @@ async def _audit(
     detail: dict[str, Any],
     now: datetime,
 ) -> None:
-    await conn.execute(
-        insert(table(AuditEntry)).values(
-            id=new_id(),
-            actor=actor,
-            action=action,
-            subject_type="conversation",
-            subject_id=str(conversation_id),
-            detail=detail,
-            occurred_at=now,
-        )
+    await audit(
+        conn,
+        actor=actor,
+        action=action,
+        subject_type="conversation",
+        subject_id=conversation_id,
+        detail=detail,
+        now=now,
     )
 
 

@@ -8,7 +8,8 @@ from typing import Any
 
 from aiohttp import web
 
-from crm_core.calls import agent_phone, audit_call, numbers_of
+from crm_core.audit import audit
+from crm_core.calls import agent_phone, numbers_of
 from crm_core.conversations import get_conversation
 from crm_core.errors import NotFoundError
 from crm_core.outbox import reply_target
@@ -60,7 +61,15 @@ async def _audit(
     detail: dict[str, Any],
 ) -> None:
     async with request.config_dict[DATABASE].writer.begin() as conn:
-        await audit_call(conn, principal.actor, action, kind, subject, detail, utcnow())
+        await audit(
+            conn,
+            actor=principal.actor,
+            action=action,
+            subject_type=kind,
+            subject_id=subject,
+            detail=detail,
+            now=utcnow(),
+        )
 
 
 async def conversation_call_action(request: web.Request) -> web.Response:
