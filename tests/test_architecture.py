@@ -1,9 +1,12 @@
 """Every import follows the arrows drawn in shared/ARCHITECTURE.md.
 
 - ``crm_core`` and ``knowledge`` import nothing of ours (beyond themselves).
-- ``channels/<name>/`` imports only ``hub.contract``, ``hub.messages``, ``hub.errors``, its own package and
-  third-party or standard modules: never ``crm_core``, ``knowledge``, ``redis``, another channel or the
-  rest of ``hub``.
+- ``channels/<name>/`` imports only ``hub.contract``, ``hub.messages``, ``hub.errors``, its own package,
+  shared provider packages ``channels/_<provider>/`` and third-party or standard modules: never ``crm_core``,
+  ``knowledge``, ``redis``, another channel or the rest of ``hub``.
+- A shared provider package ``channels/_<provider>/`` holds what the channels of one provider share (the
+  registry skips names starting with ``_``, so it is no channel). It obeys a channel's rules, and imports
+  no channel and no other shared package.
 - The leaf modules ``hub.contract``, ``hub.messages`` and ``hub.errors`` import only the standard
   library, ``aiohttp`` and each other.
 - The rest of ``hub`` wires everything and may import anything.
@@ -58,6 +61,12 @@ def _top(name: str) -> str:
 
 def _within(name: str, package: str) -> bool:
     return name == package or name.startswith(package + ".")
+
+
+def _is_shared_provider(name: str) -> bool:
+    """Whether ``name`` is in a shared provider package, ``channels._<provider>``: code, not a channel."""
+    parts = name.split(".")
+    return len(parts) > 1 and parts[0] == "channels" and parts[1].startswith("_")
 
 
 def module_name(path: Path, root: Path = REPO_ROOT) -> tuple[str, bool]:
@@ -174,6 +183,10 @@ def forbidden_reason(importer: str, target: str) -> str | None:
         if own_channel is not None and _within(target, own_channel):
             return None
         if top == "channels":
+            if _is_shared_provider(importer):
+                return "a shared provider package imports no channel and no other shared package"
+            if _is_shared_provider(target):
+                return None
             return "a channel imports no other channel"
         if top == "hub":
             return "a channel imports only hub.contract, hub.messages and hub.errors of the hub"
@@ -246,6 +259,11 @@ SYNTHETIC_MODULES = frozenset(
         "channels.fake.client",
         "channels.other",
         "channels.other.parse",
+        "channels._provider",
+        "channels._provider.signature",
+        "channels._provider.client",
+        "channels._another",
+        "channels._another.parse",
         "crm_core",
         "crm_core.models",
         "knowledge",
@@ -315,6 +333,69 @@ def test_checker_catches_every_forbidden_arrow_from_a_channel() -> None:
 def test_checker_allows_what_a_channel_may_import() -> None:
     assert _check_synthetic(ALLOWED_IN_CHANNEL, "channels.fake.adapter") == []
     assert _check_synthetic(ALLOWED_IN_CHANNEL, "channels.fake", is_package=True) == []
+
+
+CHANNEL_USES_SHARED_PROVIDER = """
+import channels._provider
+from channels._provider import client
+from channels._provider.signature import verify_signature
+from .._provider.client import ProviderClient
+
+def load():
+    importlib.import_module("channels._another.parse")
+"""
+
+FORBIDDEN_IN_SHARED_PROVIDER = """
+import redis
+from hub.settings import HubSettings
+from crm_core import models
+from knowledge.retrieval import search
+from channels.fake import parse
+from ..other.parse import parse_update
+from channels._another import parse
+import channels
+
+def load():
+    importlib.import_module("channels.fake.client")
+"""
+
+ALLOWED_IN_SHARED_PROVIDER = """
+import json
+import aiohttp
+from twilio.request_validator import RequestValidator
+from hub.errors import Unauthorized
+from hub import messages
+from channels._provider.signature import verify_signature
+from .client import ProviderClient
+"""
+
+
+def test_checker_allows_a_channel_to_import_shared_provider_packages() -> None:
+    assert _check_synthetic(CHANNEL_USES_SHARED_PROVIDER, "channels.fake.adapter") == []
+    assert _check_synthetic(CHANNEL_USES_SHARED_PROVIDER, "channels.other", is_package=True) == []
+
+
+def test_checker_holds_a_shared_provider_package_to_a_channels_rules() -> None:
+    violations = _check_synthetic(FORBIDDEN_IN_SHARED_PROVIDER, "channels._provider.client")
+    assert [(v.line, v.target) for v in violations] == [
+        (2, "redis"),
+        (3, "hub.settings"),
+        (4, "crm_core.models"),
+        (5, "knowledge.retrieval"),
+        (6, "channels.fake.parse"),
+        (7, "channels.other.parse"),
+        (8, "channels._another.parse"),
+        (9, "channels"),
+        (12, "channels.fake.client"),
+    ]
+    assert {v.reason for v in violations if v.target.startswith("channels")} == {
+        "a shared provider package imports no channel and no other shared package"
+    }
+
+
+def test_checker_allows_what_a_shared_provider_package_may_import() -> None:
+    assert _check_synthetic(ALLOWED_IN_SHARED_PROVIDER, "channels._provider.signature") == []
+    assert _check_synthetic(ALLOWED_IN_SHARED_PROVIDER, "channels._provider", is_package=True) == []
 
 
 @pytest.mark.parametrize(

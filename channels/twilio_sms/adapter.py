@@ -10,27 +10,22 @@ from datetime import timedelta
 from aiohttp import web
 from multidict import MultiDict
 
+from channels._twilio.const import UNKNOWN_ACCOUNT
+from channels._twilio.parse import Unparseable
+from channels._twilio.settings import TwilioCredentials
+from channels._twilio.signature import form_fields
+from channels._twilio.webhook import request_url, verify_request
 from channels.twilio_sms.client import TwilioSmsClient, message_params
-from channels.twilio_sms.const import (
-    EMPTY_TWIML,
-    SIGNATURE_HEADER,
-    SIGNATURE_SETTINGS_HEADER,
-    STATUS_PATH,
-    TWILIO_API_BASE,
-    WHATSAPP_PREFIX,
-    WHATSAPP_WINDOW,
-)
+from channels.twilio_sms.const import EMPTY_TWIML, STATUS_PATH, WHATSAPP_PREFIX, WHATSAPP_WINDOW
 from channels.twilio_sms.parse import (
-    Unparseable,
     account_of,
     is_status_callback,
     message_sid,
     parse_message,
     parse_status,
 )
-from channels.twilio_sms.signature import form_fields, is_json_signed, signed_url, verify_signature
+from channels.twilio_sms.signature import is_json_signed, signed_fields
 from hub.contract import Channel, ChannelContext
-from hub.errors import MediaUnavailable
 from hub.messages import (
     Attachment,
     ExternalIdentity,
@@ -45,24 +40,14 @@ __all__ = ["TwilioSmsChannel", "TwilioSmsSettings"]
 
 log = logging.getLogger(__name__)
 
-UNKNOWN_ACCOUNT = "unknown"
-
 
 @dataclass(frozen=True, slots=True)
-class TwilioSmsSettings:
-    """``SWITCHBOARD_TWILIO_ACCOUNT_SID``, ``_AUTH_TOKEN`` (required), ``_FROM``, ``_MESSAGING_SERVICE_SID``,
-    ``_API_BASE``, ``_WEBHOOK_SHARED_KEY``."""
+class TwilioSmsSettings(TwilioCredentials):
+    """The shared ``SWITCHBOARD_TWILIO_ACCOUNT_SID``, ``_AUTH_TOKEN`` (required), ``_FROM`` (the default
+    sender), ``_API_BASE``, ``_WEBHOOK_SHARED_KEY``, and ``_MESSAGING_SERVICE_SID``."""
 
-    account_sid: str
-    auth_token: str
-    # ``from`` is a keyword: the hub reads ``from_`` from SWITCHBOARD_TWILIO_FROM.
-    from_: str | None = None
-    """Default sender (E.164, or ``whatsapp:+…``) when a reply's account is not one of our numbers."""
     messaging_service_sid: str | None = None
     """Messaging Service to send from when no number is known."""
-    api_base: str = TWILIO_API_BASE
-    webhook_shared_key: str | None = None
-    """SharedKey secret for webhooks signed with ``X-Twilio-Webhooks-Signature-Settings`` (HMAC-SHA256)."""
 
 
 def _twiml() -> web.Response:
@@ -105,21 +90,8 @@ class TwilioSmsChannel(Channel[TwilioSmsSettings]):
     async def _verified(self, request: web.Request) -> tuple[bytes, MultiDict[str] | None]:
         """The body once its signature checks out, with its form fields (None for a JSON body)."""
         body = await request.read()
-        url = signed_url(
-            public_url=self.context.public_url,
-            scheme=request.scheme,
-            host=request.host,
-            path_qs=request.raw_path,
-            forwarded_proto=request.headers.get("X-Forwarded-Proto"),
-        )
-        verify_signature(
-            url=url,
-            body=body,
-            signature=request.headers.get(SIGNATURE_HEADER),
-            settings_header=request.headers.get(SIGNATURE_SETTINGS_HEADER),
-            auth_token=self.settings.auth_token,
-            shared_key=self.settings.webhook_shared_key,
-        )
+        url = request_url(request, self.context.public_url)
+        verify_request(request, url=url, fields=signed_fields(url, body), credentials=self.settings)
         return body, None if is_json_signed(url) else form_fields(body)
 
     async def _store_message(self, request: web.Request, body: bytes, fields: MultiDict[str]) -> None:
@@ -182,11 +154,7 @@ class TwilioSmsChannel(Channel[TwilioSmsSettings]):
         return WHATSAPP_WINDOW if recipient.external_id.startswith(WHATSAPP_PREFIX) else None
 
     async def fetch_media(self, attachment: Attachment, *, max_bytes: int) -> MediaContent:
-        if not attachment.url:
-            raise MediaUnavailable("attachment has no Twilio media URL")
-        return await self._client.fetch_media(
-            attachment.url, max_bytes=max_bytes, content_type=attachment.content_type
-        )
+        return await self._client.fetch_media(attachment, max_bytes=max_bytes)
 
     async def close(self) -> None:
         await self._client.close()

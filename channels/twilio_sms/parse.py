@@ -11,9 +11,9 @@ import re
 from datetime import datetime
 from typing import Any
 
-import phonenumbers
 from multidict import MultiMapping
 
+from channels._twilio.parse import Unparseable, e164, raw_fields
 from channels.twilio_sms.const import NAME, STATUS_MAP, VCARD_TYPES, WHATSAPP_PREFIX
 from hub.messages import (
     Attachment,
@@ -25,9 +25,7 @@ from hub.messages import (
 )
 
 __all__ = [
-    "Unparseable",
     "account_of",
-    "e164",
     "is_status_callback",
     "message_sid",
     "parse_message",
@@ -41,14 +39,6 @@ _MEDIA_URL = re.compile(r"MediaUrl(\d+)")
 _REASON_VALUE_LIMIT = 40
 
 
-class Unparseable(Exception):
-    """Authentic traffic that is not something we store; ``reason`` is short and stable."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
 def _get(fields: Fields, name: str) -> str | None:
     value = fields.get(name)
     return value or None
@@ -56,19 +46,6 @@ def _get(fields: Fields, name: str) -> str | None:
 
 def _short(value: str) -> str:
     return value[:_REASON_VALUE_LIMIT]
-
-
-def e164(value: str) -> str | None:
-    """``value`` as E.164 when it is a possible phone number; None for short codes and sender ids."""
-    if not value.startswith("+"):
-        return None
-    try:
-        number = phonenumbers.parse(value, None)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_possible_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def split_address(value: str) -> tuple[str, str]:
@@ -105,15 +82,6 @@ def account_of(fields: Fields, *, our_field: str = "To") -> str | None:
 def is_status_callback(fields: Fields) -> bool:
     """Whether a POST to the message URL is in fact a status callback (a service may send both there)."""
     return _get(fields, "MessageStatus") not in (None, "received", "receiving")
-
-
-def _raw(fields: Fields) -> dict[str, Any]:
-    raw: dict[str, Any] = {}
-    for name in fields:
-        if name not in raw:
-            values = fields.getall(name)
-            raw[name] = values[0] if len(values) == 1 else values
-    return raw
 
 
 def _attachments(fields: Fields) -> tuple[Attachment, ...]:
@@ -212,7 +180,7 @@ def parse_message(fields: Fields, *, received_at: datetime) -> InboundMessage:
         sender_hints=SenderHints(
             display_name=_get(fields, "ProfileName"), phone=phone, verified=phone is not None
         ),
-        raw={**_raw(fields), **extras},
+        raw={**raw_fields(fields), **extras},
         reply_to_external_id=_get(fields, "OriginalRepliedMessageSid") or None,
     )
 

@@ -1,49 +1,31 @@
-"""X-Twilio-Signature: which URL Twilio signed, and whether the signature matches. Pure: no I/O.
+"""X-Twilio-Signature on messaging webhooks: form bodies, and JSON bodies signed with ``bodySHA256``. Pure.
 
-Twilio signs the full URL it requested followed by every POST field (sorted, repeated ones too), so the
-check runs over whatever fields arrived, never a fixed list; JSON bodies are signed over a URL that carries
-``bodySHA256`` instead. https://www.twilio.com/docs/usage/webhooks/webhooks-security
+Twilio signs JSON bodies over a URL that carries ``bodySHA256`` instead of the fields; the check itself
+(``form_fields``, ``signed_url``, the HMAC) is the Twilio channels' shared ``channels._twilio.signature``.
+https://www.twilio.com/docs/usage/webhooks/webhooks-security
 """
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, parse_qsl, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from multidict import MultiDict
-from twilio.request_validator import (  # type: ignore[import-untyped]
-    HMAC_SHA1,
-    RequestValidator,
-    get_signature_algorithm,
-)
 
+from channels._twilio.signature import form_fields
+from channels._twilio.signature import verify_signature as verify_fields
 from channels.twilio_sms.const import BODY_HASH_PARAM
-from hub.errors import Unauthorized
 
-__all__ = ["form_fields", "is_json_signed", "signed_url", "verify_signature"]
-
-
-def form_fields(body: bytes) -> MultiDict[str]:
-    """Every field of a form body in order, repeated ones included, empty values kept (Twilio signs them)."""
-    return MultiDict(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
-
-
-def signed_url(
-    *, public_url: str | None, scheme: str, host: str, path_qs: str, forwarded_proto: str | None
-) -> str:
-    """The URL Twilio requested: ``public_url`` + path when set, else this request's URL as the proxy saw it.
-
-    Behind a TLS-terminating proxy the hub sees ``http``; the proxy's ``X-Forwarded-Proto`` says what Twilio
-    used. ``path_qs`` is the raw path and query string, exactly as received.
-    """
-    if public_url:
-        return public_url.rstrip("/") + path_qs
-    proto = (forwarded_proto or "").split(",")[0].strip().lower()
-    return f"{proto if proto in ('http', 'https') else scheme}://{host}{path_qs}"
+__all__ = ["is_json_signed", "signed_fields", "verify_signature"]
 
 
 def is_json_signed(url: str) -> bool:
     """Whether Twilio signed this request as a JSON body (the URL carries ``bodySHA256``)."""
     return BODY_HASH_PARAM in parse_qs(urlsplit(url).query)
+
+
+def signed_fields(url: str, body: bytes) -> MultiDict[str] | str:
+    """What Twilio signed along with ``url``: the form fields, or a JSON body's text."""
+    return body.decode("utf-8", errors="replace") if is_json_signed(url) else form_fields(body)
 
 
 def verify_signature(
@@ -55,23 +37,15 @@ def verify_signature(
     auth_token: str,
     shared_key: str | None = None,
 ) -> None:
-    """Raise Unauthorized unless ``signature`` is Twilio's signature of this request.
+    """Raise Unauthorized unless ``signature`` is Twilio's signature of this form or JSON ``body``.
 
-    Without ``X-Twilio-Webhooks-Signature-Settings`` the key is the Auth Token and the HMAC is SHA-1; with
-    it (``key=<id>,algorithm=HMAC_SHA256``) the key is the webhook SharedKey secret. twilio-python's own
-    RequestValidator does the rest: URL with and without the port, and the JSON ``bodySHA256`` check.
+    The adapter checks the same through ``channels._twilio.webhook.verify_request`` with ``signed_fields``.
     """
-    if not signature:
-        raise Unauthorized("missing X-Twilio-Signature header", code="missing_signature")
-    key, algorithm = auth_token, HMAC_SHA1
-    if settings_header:
-        if not shared_key:
-            raise Unauthorized(
-                "request is signed with a webhook SharedKey, "
-                "but SWITCHBOARD_TWILIO_WEBHOOK_SHARED_KEY is not set",
-                code="bad_signature",
-            )
-        key, algorithm = shared_key, get_signature_algorithm(settings_header)
-    params: object = body.decode("utf-8", errors="replace") if is_json_signed(url) else form_fields(body)
-    if not RequestValidator(key).validate(url, params, signature.strip(), algorithm):
-        raise Unauthorized("X-Twilio-Signature does not match this request", code="bad_signature")
+    verify_fields(
+        url=url,
+        fields=signed_fields(url, body),
+        signature=signature,
+        settings_header=settings_header,
+        auth_token=auth_token,
+        shared_key=shared_key,
+    )

@@ -11,6 +11,10 @@ from typing import Any
 from aiohttp import web
 from multidict import MultiDict, MultiMapping
 
+from channels._twilio.const import UNKNOWN_ACCOUNT
+from channels._twilio.parse import Unparseable
+from channels._twilio.signature import form_fields
+from channels._twilio.webhook import request_url, verify_request
 from channels.twilio_voice.client import TwilioVoiceClient
 from channels.twilio_voice.const import (
     ANSWER_TIMEOUT_S,
@@ -21,8 +25,6 @@ from channels.twilio_voice.const import (
     PROMPTS,
     QUEUE_PATH,
     RECORDING_PATH,
-    SIGNATURE_HEADER,
-    SIGNATURE_SETTINGS_HEADER,
     STATUS_PATH,
     TRANSCRIPTION_PATH,
     VOICEMAIL_PATH,
@@ -38,7 +40,6 @@ from channels.twilio_voice.controls import (
 )
 from channels.twilio_voice.parse import (
     CallRef,
-    Unparseable,
     call_event,
     call_ref,
     is_resolved,
@@ -52,7 +53,6 @@ from channels.twilio_voice.parse import (
     parse_transcription,
 )
 from channels.twilio_voice.settings import TwilioVoiceSettings
-from channels.twilio_voice.signature import form_fields, request_url, verify_signature
 from channels.twilio_voice.twiml import (
     Speaker,
     answer_twiml,
@@ -64,7 +64,7 @@ from channels.twilio_voice.twiml import (
     wait_twiml,
 )
 from hub.contract import Channel, ChannelContext
-from hub.errors import ConfigError, MediaUnavailable
+from hub.errors import ConfigError
 from hub.messages import (
     Attachment,
     BotAnswer,
@@ -79,7 +79,6 @@ __all__ = ["TwilioVoiceChannel", "TwilioVoiceSettings"]
 
 log = logging.getLogger(__name__)
 
-UNKNOWN_ACCOUNT = "unknown"
 ENV = "SWITCHBOARD_TWILIO_"
 Fields = MultiMapping[str]
 Parser = Callable[[Fields, Fields], InboundMessage | None]
@@ -256,29 +255,10 @@ class TwilioVoiceChannel(Channel[TwilioVoiceSettings]):
     async def _verified(self, request: web.Request) -> _Webhook:
         body = await request.read()
         fields = form_fields(body)
-        forwarded = request.headers.get("X-Forwarded-Proto")
-        url = request_url(
-            public_url=self.context.public_url,
-            scheme=request.scheme,
-            host=request.host,
-            path_qs=request.raw_path,
-            forwarded_proto=forwarded,
-        )
-        verify_signature(
-            url=url,
-            fields=fields,
-            signature=request.headers.get(SIGNATURE_HEADER),
-            settings_header=request.headers.get(SIGNATURE_SETTINGS_HEADER),
-            auth_token=self.settings.auth_token,
-            shared_key=self.settings.webhook_shared_key,
-        )
-        base = request_url(
-            public_url=self.context.public_url,
-            scheme=request.scheme,
-            host=request.host,
-            path_qs="",
-            forwarded_proto=forwarded,
-        )
+        url = request_url(request, self.context.public_url)
+        # Voice webhooks are form bodies: the fields are checked as such, never as a JSON (bodySHA256) body.
+        verify_request(request, url=url, fields=fields, credentials=self.settings)
+        base = request_url(request, self.context.public_url, path_qs="")
         return _Webhook(body, fields, request.query, base, request.content_type)
 
     async def _receive(self, request: web.Request, parse: Parser) -> tuple[_Webhook, CallRef] | None:
@@ -384,11 +364,7 @@ class TwilioVoiceChannel(Channel[TwilioVoiceSettings]):
         return await super().control(action, recipient=recipient, thread_key=thread_key, params=params)
 
     async def fetch_media(self, attachment: Attachment, *, max_bytes: int) -> MediaContent:
-        if not attachment.url:
-            raise MediaUnavailable("attachment has no Twilio recording URL")
-        return await self._client.fetch_media(
-            attachment.url, max_bytes=max_bytes, content_type=attachment.content_type
-        )
+        return await self._client.fetch_media(attachment, max_bytes=max_bytes)
 
     async def close(self) -> None:
         await self._client.close()

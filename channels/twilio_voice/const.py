@@ -1,19 +1,13 @@
 """Constants of the Twilio Voice channel: paths, Twilio's field values, and the IVR's prompts.
 
 Field lists and values: Twilio docs "Voice Webhooks", "TwiML Voice: <Gather>", "<Enqueue>", "<Record>",
-"<Dial>" (see shared PROVIDERS.md, "Voice webhooks").
+"<Dial>" (see shared PROVIDERS.md, "Voice webhooks"). Twilio's own (API base, signature headers) are the
+Twilio channels' shared ``channels._twilio``.
 """
 
 from typing import Final
 
 NAME: Final = "twilio_voice"
-ENV_PREFIX: Final = "TWILIO"
-
-TWILIO_API_BASE: Final = "https://api.twilio.com"
-SIGNATURE_HEADER: Final = "X-Twilio-Signature"
-SIGNATURE_SETTINGS_HEADER: Final = "X-Twilio-Webhooks-Signature-Settings"
-DEFAULT_TIMEOUT: Final = 15.0
-MAX_MEDIA_REDIRECTS: Final = 5
 
 # Sub-paths under /webhooks/twilio_voice ("" is the number's voice URL).
 GATHER_PATH: Final = "/gather"

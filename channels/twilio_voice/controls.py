@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
+from channels._twilio.parse import e164
 from channels.twilio_voice.const import (
     ACCOUNT_PARAM,
     CUSTOMER_PARAM,
@@ -17,7 +18,6 @@ from channels.twilio_voice.const import (
     RECORDING_PATH,
     STATUS_PATH,
 )
-from channels.twilio_voice.parse import e164
 from channels.twilio_voice.twiml import Speaker, dial_twiml
 from hub.errors import BadRequest, PermanentSendError
 from hub.messages import ExternalIdentity

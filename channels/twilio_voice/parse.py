@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import phonenumbers
 from multidict import MultiMapping
 
+from channels._twilio.parse import Unparseable, e164, raw_fields
 from channels.twilio_voice.const import (
     ACCOUNT_PARAM,
     CALL_STATUSES,
@@ -32,10 +32,8 @@ from hub.messages import Attachment, ExternalIdentity, InboundKind, InboundMessa
 
 __all__ = [
     "CallRef",
-    "Unparseable",
     "call_event",
     "call_ref",
-    "e164",
     "is_resolved",
     "parse_dial_result",
     "parse_gather",
@@ -54,14 +52,6 @@ _MENU_ITEM = re.compile(r"\s*([0-9])\s*=\s*(.*\S)\s*")
 _WORD = re.compile(r"\w+")
 
 
-class Unparseable(Exception):
-    """Authentic traffic that is not something we store; ``reason`` is short and stable."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
 def _get(fields: Fields, name: str) -> str | None:
     value = fields.get(name)
     return value.strip() if value and value.strip() else None
@@ -69,19 +59,6 @@ def _get(fields: Fields, name: str) -> str | None:
 
 def _int(value: str | None) -> int | None:
     return int(value) if value is not None and value.isdigit() else None
-
-
-def e164(value: str) -> str | None:
-    """``value`` as E.164 when it is a possible phone number; None for ``client:…``, ``anonymous``…"""
-    if not value.startswith("+"):
-        return None
-    try:
-        number = phonenumbers.parse(value, None)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_possible_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def _address(value: str) -> str:
@@ -102,15 +79,6 @@ class CallRef:
         return SenderHints(phone=phone, verified=phone is not None)
 
 
-def _raw(fields: Fields) -> dict[str, Any]:
-    raw: dict[str, Any] = {}
-    for name in fields:
-        if name not in raw:
-            values = fields.getall(name)
-            raw[name] = values[0] if len(values) == 1 else values
-    return raw
-
-
 def call_ref(fields: Fields, query: Fields) -> CallRef:
     """The call a webhook is about. Our callback URLs name the identity (``?account=&customer=``), since
     recording callbacks carry no From/To; otherwise the caller of an inbound call is ``From`` and our number
@@ -128,7 +96,7 @@ def call_ref(fields: Fields, query: Fields) -> CallRef:
         if account is None:
             raise Unparseable(f"malformed: missing {ours}")
     identity = ExternalIdentity(NAME, _address(account), _address(customer))
-    return CallRef(sid, identity, _raw(fields))
+    return CallRef(sid, identity, raw_fields(fields))
 
 
 def call_event(

@@ -1,4 +1,4 @@
-"""The phone channel's settings: the SMS channel's Twilio credentials plus ``SWITCHBOARD_TWILIO_VOICE_*``."""
+"""The phone channel's settings: the shared Twilio credentials plus ``SWITCHBOARD_TWILIO_VOICE_*``."""
 
 from __future__ import annotations
 
@@ -7,22 +7,16 @@ from typing import Annotated
 
 from pydantic import Field
 
-from channels.twilio_voice.const import TWILIO_API_BASE
+from channels._twilio.settings import TwilioCredentials
 
 __all__ = ["TwilioVoiceSettings"]
 
 
 @dataclass(frozen=True, slots=True)
-class TwilioVoiceSettings:
-    """The SMS channel's ``SWITCHBOARD_TWILIO_ACCOUNT_SID``, ``_AUTH_TOKEN`` (required), ``_FROM``,
-    ``_API_BASE``, ``_WEBHOOK_SHARED_KEY``, and the phone's own ``_VOICE_*``."""
+class TwilioVoiceSettings(TwilioCredentials):
+    """The shared ``SWITCHBOARD_TWILIO_ACCOUNT_SID``, ``_AUTH_TOKEN`` (required), ``_FROM`` (click-to-call's
+    caller ID), ``_API_BASE``, ``_WEBHOOK_SHARED_KEY``, and the phone's own ``_VOICE_*``."""
 
-    account_sid: str
-    auth_token: str
-    from_: str | None = None
-    """Caller ID for click-to-call when the customer's identity is not on one of our numbers."""
-    api_base: str = TWILIO_API_BASE
-    webhook_shared_key: str | None = None
     voice_language: str = "en-US"
     """Language of the prompts, <Say> and speech recognition: ``en``, ``he``, ``ar``, ``fa`` or a locale."""
     voice_greeting: str | None = None

@@ -102,7 +102,8 @@ async def test_assign_transfer_resolve(page: Any, console_hub: ConsoleHub) -> No
 
     await page.click("#act-transfer")
     # A picker of agents by name (with their availability), never a raw id.
-    await expect(page.locator("#transfer-target option", has_text=console_hub.supervisor.name)).to_have_count(1)
+    choice = page.locator("#transfer-target option", has_text=console_hub.supervisor.name)
+    await expect(choice).to_have_count(1)
     await page.select_option("#transfer-target", console_hub.supervisor.id)
     await page.fill("#transfer-note", "Billing question, over to you")
     await page.click("#transfer-confirm")

@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 from aiohttp import web
 
+from channels._twilio.client import retry_after_seconds
 from channels.twilio_sms import TwilioSmsChannel
-from channels.twilio_sms.client import TwilioSmsClient, retry_after_seconds
+from channels.twilio_sms.client import TwilioSmsClient
 from hub.errors import MediaUnavailable, OutsideServiceWindow, PermanentSendError, TemporarySendError
 from hub.messages import Attachment, ExternalIdentity, OutboundMessage
 from tests.channels.conftest import RecordingInbox

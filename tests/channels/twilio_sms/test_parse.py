@@ -7,10 +7,9 @@ from datetime import UTC, datetime
 import pytest
 from multidict import MultiDict
 
+from channels._twilio.parse import Unparseable, e164
 from channels.twilio_sms.parse import (
-    Unparseable,
     account_of,
-    e164,
     is_status_callback,
     parse_message,
     parse_status,

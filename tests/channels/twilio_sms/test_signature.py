@@ -8,7 +8,8 @@ from urllib.parse import urlencode
 
 import pytest
 
-from channels.twilio_sms.signature import form_fields, is_json_signed, signed_url, verify_signature
+from channels._twilio.signature import form_fields, signed_url
+from channels.twilio_sms.signature import is_json_signed, verify_signature
 from hub.errors import Unauthorized
 from tests.channels.twilio_sms.fake_twilio import twilio_signature
 from tests.corpus import corpus_bytes, corpus_json

@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from channels.twilio_voice.signature import form_fields, verify_signature
+from channels._twilio.signature import form_fields, verify_signature
 from hub.errors import Unauthorized
 from tests.channels.conftest import RecordingInbox
 from tests.channels.twilio_sms.fake_twilio import SignedRequest, signed_form, twilio_signature

@@ -1,15 +1,15 @@
-"""X-Twilio-Signature on voice webhooks: which URL Twilio signed, and whether the signature matches. Pure.
+"""X-Twilio-Signature: which URL Twilio signed, and whether the signature matches. Pure: no I/O.
 
-Twilio signs the full URL it requested (query string included) followed by every POST field, sorted; the
-check runs over whatever fields arrived. https://www.twilio.com/docs/usage/webhooks/webhooks-security
-Voice webhooks are always form bodies, so the JSON (``bodySHA256``) variant is not accepted here.
+Twilio signs the full URL it requested (query string included) followed by every POST field, sorted,
+repeated ones too, so the check runs over whatever fields arrived, never a fixed list; JSON bodies are signed
+over a URL that carries ``bodySHA256`` instead. https://www.twilio.com/docs/usage/webhooks/webhooks-security
 """
 
 from __future__ import annotations
 
 from urllib.parse import parse_qsl
 
-from multidict import MultiDict
+from multidict import MultiDict, MultiMapping
 from twilio.request_validator import (  # type: ignore[import-untyped]
     HMAC_SHA1,
     RequestValidator,
@@ -18,18 +18,22 @@ from twilio.request_validator import (  # type: ignore[import-untyped]
 
 from hub.errors import Unauthorized
 
-__all__ = ["form_fields", "request_url", "verify_signature"]
+__all__ = ["form_fields", "signed_url", "verify_signature"]
 
 
 def form_fields(body: bytes) -> MultiDict[str]:
-    """Every field of a form body in order, repeated and empty ones kept (Twilio signs them)."""
+    """Every field of a form body in order, repeated ones included, empty values kept (Twilio signs them)."""
     return MultiDict(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
 
 
-def request_url(
+def signed_url(
     *, public_url: str | None, scheme: str, host: str, path_qs: str, forwarded_proto: str | None
 ) -> str:
-    """The URL Twilio requested: ``public_url`` + path when set, else this request's URL as proxies say."""
+    """The URL Twilio requested: ``public_url`` + path when set, else this request's URL as the proxy saw it.
+
+    Behind a TLS-terminating proxy the hub sees ``http``; the proxy's ``X-Forwarded-Proto`` says what Twilio
+    used. ``path_qs`` is the raw path and query string, exactly as received.
+    """
     if public_url:
         return public_url.rstrip("/") + path_qs
     proto = (forwarded_proto or "").split(",")[0].strip().lower()
@@ -39,7 +43,7 @@ def request_url(
 def verify_signature(
     *,
     url: str,
-    fields: MultiDict[str],
+    fields: MultiMapping[str] | str,
     signature: str | None,
     settings_header: str | None,
     auth_token: str,
@@ -47,9 +51,10 @@ def verify_signature(
 ) -> None:
     """Raise Unauthorized unless ``signature`` is Twilio's signature of ``url`` and ``fields``.
 
-    With ``X-Twilio-Webhooks-Signature-Settings`` the key is the webhook SharedKey secret and the HMAC
-    SHA-256; without it the Auth Token and SHA-1. twilio-python's RequestValidator tries the URL with and
-    without its port, as Twilio signs either.
+    ``fields`` are the form fields; for a body Twilio signed as JSON (``bodySHA256`` in the URL), the body's
+    text. Without ``X-Twilio-Webhooks-Signature-Settings`` the key is the Auth Token and the HMAC is SHA-1;
+    with it (``key=<id>,algorithm=HMAC_SHA256``) the key is the webhook SharedKey secret. twilio-python's own
+    RequestValidator does the rest: URL with and without the port, and the JSON ``bodySHA256`` check.
     """
     if not signature:
         raise Unauthorized("missing X-Twilio-Signature header", code="missing_signature")
