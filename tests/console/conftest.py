@@ -142,23 +142,34 @@ async def callback() -> AsyncIterator[CallbackRecorder]:
     await recorder.server.close()
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def console_hub(
-    tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path, callback: CallbackRecorder
-) -> AsyncIterator[ConsoleHub]:
-    data_dir = tmp_path_factory.mktemp("console-hub")
+async def start_hub_server(
+    tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path, name: str, env: dict[str, str]
+) -> TestServer:
+    """A started hub on a copy of the migrated template database (models off, the API channel on), with
+    ``env`` on top; the caller closes it."""
+    data_dir = tmp_path_factory.mktemp(name)
     shutil.copy(sqlite_template, data_dir / "switchboard.db")
-    env = {
+    full = {
         "SWITCHBOARD_DATA_DIR": str(data_dir),
         "SWITCHBOARD_DATABASE_URL": f"sqlite+aiosqlite:///{data_dir / 'switchboard.db'}",
         "SWITCHBOARD_AUTO_MIGRATE": "false",
         "SWITCHBOARD_MODELS": "false",
         "SWITCHBOARD_API_SECRET": SECRET,
-        "SWITCHBOARD_API_CALLBACK_URL": callback.url,
+        **env,
     }
-    app = create_app(load_settings(env), env)
-    server = TestServer(app, host="127.0.0.1")
+    server = TestServer(create_app(load_settings(full), full), host="127.0.0.1")
     await server.start_server()
+    return server
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def console_hub(
+    tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path, callback: CallbackRecorder
+) -> AsyncIterator[ConsoleHub]:
+    server = await start_hub_server(
+        tmp_path_factory, sqlite_template, "console-hub", {"SWITCHBOARD_API_CALLBACK_URL": callback.url}
+    )
+    app = server.app
     now = utcnow()
     async with app[DATABASE].writer.begin() as conn:
         agent = await create_agent(

@@ -4,7 +4,6 @@ subject, its machine-mail flag and its own HTML in a frame that runs and loads n
 
 from __future__ import annotations
 
-import shutil
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,20 +12,17 @@ from typing import Any
 import aiohttp
 import pytest
 import pytest_asyncio
-from aiohttp.test_utils import TestServer
 from playwright.async_api import expect
 from sqlalchemy import update
 
 from crm_core.accounts import create_agent, create_token
 from crm_core.models import Agent, Role
-from hub.app import create_app
 from hub.keys import DATABASE, INBOX
 from hub.messages import ExternalIdentity, InboundKind, InboundMessage, utcnow
-from hub.settings import load_settings
 from tests.channels.twilio_sms.fake_twilio import signed_form
 from tests.channels.twilio_voice.conftest import call_fields
 from tests.channels.twilio_voice.fake_voice import ACCOUNT_SID, AUTH_TOKEN, FakeTwilioVoice
-from tests.console.conftest import PASSWORD, SECRET, ConsoleHub, Person, eventually, sign_in
+from tests.console.conftest import PASSWORD, ConsoleHub, Person, eventually, sign_in, start_hub_server
 from tests.console.test_console import WAIT_MS, open_conversation
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
@@ -47,14 +43,7 @@ async def fake_twilio() -> AsyncIterator[FakeTwilioVoice]:
 async def phone_hub(
     tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path, fake_twilio: FakeTwilioVoice
 ) -> AsyncIterator[ConsoleHub]:
-    data_dir = tmp_path_factory.mktemp("phone-hub")
-    shutil.copy(sqlite_template, data_dir / "switchboard.db")
     env = {
-        "SWITCHBOARD_DATA_DIR": str(data_dir),
-        "SWITCHBOARD_DATABASE_URL": f"sqlite+aiosqlite:///{data_dir / 'switchboard.db'}",
-        "SWITCHBOARD_AUTO_MIGRATE": "false",
-        "SWITCHBOARD_MODELS": "false",
-        "SWITCHBOARD_API_SECRET": SECRET,
         "SWITCHBOARD_PUBLIC_URL": PUBLIC,
         "SWITCHBOARD_TWILIO_ACCOUNT_SID": ACCOUNT_SID,
         "SWITCHBOARD_TWILIO_AUTH_TOKEN": AUTH_TOKEN,
@@ -62,9 +51,8 @@ async def phone_hub(
         "SWITCHBOARD_TWILIO_FROM": "+14155550100",
         "SWITCHBOARD_TWILIO_VOICE_RECORD": "true",
     }
-    app = create_app(load_settings(env), env)
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
+    server = await start_hub_server(tmp_path_factory, sqlite_template, "phone-hub", env)
+    app = server.app
     async with app[DATABASE].writer.begin() as conn:
         agent = await create_agent(
             conn, name="Noa Agent", email="noa@example.com", role=Role.AGENT, password=PASSWORD, now=utcnow()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import statistics
 import struct
 import uuid
@@ -28,11 +27,8 @@ from channels.api.parse import sign
 from crm_core.accounts import create_agent, create_token
 from crm_core.canned import create_canned
 from crm_core.models import Agreement, AuditEntry, ContactIdentity, Role, SlaTier
-from hub.api.messaging import PUBLIC_MEDIA_PATH, public_media_routes
-from hub.app import create_app
 from hub.keys import DATABASE
 from hub.messages import utcnow
-from hub.settings import load_settings
 from tests.channels.twilio_sms.fake_twilio import FakeTwilio, signed_form
 from tests.console.conftest import (
     PASSWORD,
@@ -43,6 +39,7 @@ from tests.console.conftest import (
     eventually,
     screenshot_path,
     sign_in,
+    start_hub_server,
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
@@ -155,23 +152,9 @@ async def view_hub(
     servers: tuple[CallbackRecorder, FakeTwilio, Any],
 ) -> AsyncIterator[ViewHub]:
     callback, twilio, _files = servers
-    data_dir = tmp_path_factory.mktemp("conversation-view-hub")
-    shutil.copy(sqlite_template, data_dir / "switchboard.db")
-    env = {
-        "SWITCHBOARD_DATA_DIR": str(data_dir),
-        "SWITCHBOARD_DATABASE_URL": f"sqlite+aiosqlite:///{data_dir / 'switchboard.db'}",
-        "SWITCHBOARD_AUTO_MIGRATE": "false",
-        "SWITCHBOARD_MODELS": "false",
-        "SWITCHBOARD_API_SECRET": SECRET,
-        "SWITCHBOARD_API_CALLBACK_URL": callback.url,
-        **twilio.env(),
-    }
-    app = create_app(load_settings(env), env)
-    # The providers' link to uploaded files lives on the root app (hub/app.py mounts public_media_routes()).
-    if not any(getattr(r.resource, "canonical", None) == PUBLIC_MEDIA_PATH for r in app.router.routes()):
-        app.router.add_routes(public_media_routes())
-    server = TestServer(app, host="127.0.0.1")
-    await server.start_server()
+    env = {"SWITCHBOARD_API_CALLBACK_URL": callback.url, **twilio.env()}
+    server = await start_hub_server(tmp_path_factory, sqlite_template, "conversation-view-hub", env)
+    app = server.app
     now = utcnow()
     async with app[DATABASE].writer.begin() as conn:
         agent = await create_agent(
