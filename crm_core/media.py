@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import secrets
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -184,3 +185,16 @@ async def public_upload(conn: AsyncConnection, media_id: uuid.UUID, key: str) ->
     if row is None or row.content is None or not hmac.compare_digest(row.access_key.encode(), key.encode()):
         return None
     return PublicFile(row.content, row.content_type, row.filename)
+
+
+async def upload_contents(conn: AsyncConnection, media_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, bytes]:
+    """The bytes of these uploaded files (inbound media is never sent back out), by id."""
+    if not media_ids:
+        return {}
+    media = table(StoredMedia)
+    rows = await conn.execute(
+        select(media.c.id, media.c.content).where(
+            media.c.id.in_(list(media_ids)), media.c.access_key.is_not(None), media.c.content.is_not(None)
+        )
+    )
+    return {as_uuid(row.id): row.content for row in rows}

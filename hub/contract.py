@@ -115,6 +115,9 @@ class Channel(abc.ABC, Generic[SettingsT]):
     """Whether STOP/START/HELP messages on this channel opt the sender out and in (SMS, WhatsApp)."""
     threads_by_reference: ClassVar[bool] = False
     """Whether replies need ``OutboundMessage.references`` (an email's ``References`` header)."""
+    attaches_files: ClassVar[bool] = False
+    """Whether the channel sends files' bytes itself (email): the hub then fills ``Attachment.content`` of
+    the agent's uploaded files; other channels get their link (``url``) for the provider to fetch."""
 
     def __init__(self, name: str, settings: SettingsT, context: ChannelContext) -> None:
         self.name = name

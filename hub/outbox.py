@@ -13,10 +13,12 @@ import logging
 import random
 import uuid
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import timedelta
 
 from crm_core.db import Database
 from crm_core.errors import NotFoundError
+from crm_core.media import upload_contents
 from crm_core.outbox import (
     DueReply,
     QueuedReply,
@@ -179,13 +181,16 @@ class Outbox:
         if channel.threads_by_reference:
             async with self._db.reader.connect() as conn:
                 references = await thread_references(conn, item)
+        attachments = tuple(_attachment(a) for a in item.attachments)
+        if channel.attaches_files:
+            attachments = await self._with_contents(item, attachments)
         message = OutboundMessage(
             interaction_id=str(item.interaction_id),
             conversation_id=str(item.conversation_id),
             recipient=ExternalIdentity(item.channel, item.account, item.recipient),
             idempotency_key=str(item.interaction_id),
             text=item.text,
-            attachments=tuple(_attachment(a) for a in item.attachments),
+            attachments=attachments,
             reply_to_external_id=item.options.get("reply_to_external_id"),
             template=template if isinstance(template, dict) else None,
             author_name=item.author_name,
@@ -195,6 +200,18 @@ class Outbox:
         )
         result = await channel.send(message)
         return result.external_message_id
+
+    async def _with_contents(
+        self, item: DueReply, attachments: tuple[Attachment, ...]
+    ) -> tuple[Attachment, ...]:
+        """The agent's uploaded files with their bytes, for a channel that sends them itself."""
+        stored = [_stored_id(a) for a in item.attachments]
+        async with self._db.reader.connect() as conn:
+            contents = await upload_contents(conn, [i for i in stored if i is not None])
+        return tuple(
+            replace(a, content=contents[i]) if i is not None and i in contents else a
+            for a, i in zip(attachments, stored, strict=True)
+        )
 
     async def _failed_for_now(self, item: DueReply, err: TemporarySendError) -> None:
         if item.attempts + 1 >= self.max_attempts:
@@ -225,6 +242,13 @@ class Outbox:
             provider_code,
             detail,
         )
+
+
+def _stored_id(data: Mapping[str, object]) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(data["stored_id"])) if data.get("stored_id") else None
+    except ValueError:
+        return None
 
 
 def _attachment(data: Mapping[str, object]) -> Attachment:

@@ -91,6 +91,7 @@ class EmailChannel(Channel[EmailSettings]):
     """Email: IMAP mailboxes and an SMTP receiver in, SMTP out."""
 
     threads_by_reference = True
+    attaches_files = True
 
     def __init__(self, name: str, settings: EmailSettings, context: ChannelContext) -> None:
         super().__init__(name, settings, context)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import aiohttp
+
 from tests.channels.email.conftest import EmailHub, SmtpServer, StartHub, StartSmtp
 from tests.channels.email.mails import CUSTOMER, OURS, mail, multipart, part
 from tests.waiting import eventually
@@ -126,3 +128,27 @@ async def test_a_bounce_marks_our_reply_failed_in_its_conversation(
     assert bounce_row["details"]["machine"] == "bounce"
     assert bounce_row["conversation_id"] == conversation["id"]
     assert (bounce_row["kind"], bounce_row["source_kind"]) == ("status_change", "event")
+
+
+async def test_an_agents_uploaded_file_goes_out_attached_not_as_a_link(
+    start_hub: StartHub, start_smtp: StartSmtp
+) -> None:
+    email, server = await _start(start_hub, start_smtp)
+    await email.deliver(mail("Please send the contract", subject="Contract", message_id="<k1@example.co.il>"))
+    [(conversation, _)] = await email.stored()
+    form = aiohttp.FormData()
+    form.add_field("file", b"%PDF-1.7 the contract", filename="חוזה.pdf", content_type="application/pdf")
+    upload = await email.hub.client.post("/api/v1/media", data=form, headers=email.hub.auth)
+    assert upload.status == 201, await upload.text()
+    stored_id = (await upload.json())["id"]
+    path = f"/api/v1/conversations/{conversation['id']}/messages"
+    body = {"text": "Here it is.", "attachments": [{"stored_id": stored_id}]}
+    response = await email.hub.client.post(path, json=body, headers=email.hub.auth)
+    assert response.status == 202, await response.text()
+    await eventually(_received(server), what="the reply with its file")
+    sent = server.received[0].message
+    [attached] = list(sent.iter_attachments())
+    assert attached.get_filename() == "חוזה.pdf" and attached.get_content_type() == "application/pdf"
+    assert attached.get_content() == b"%PDF-1.7 the contract"
+    text = sent.get_body(preferencelist=("plain",))
+    assert text is not None and "/media/" not in text.get_content()  # no link when the file is attached
