@@ -111,6 +111,8 @@ class DueReply:
     """The conversation's subject."""
     thread_key: str | None = None
     """The conversation's thread key."""
+    automatic: bool = False
+    """Written by the bot or sent by the system (a STOP confirmation), not by a person."""
 
 
 async def reply_target(
@@ -288,6 +290,7 @@ async def claim_due(
             inter.c.conversation_id,
             inter.c.text,
             inter.c.attachments,
+            inter.c.kind,
             agents.c.name.label("author_name"),
             ids.c.opted_out_at,
             convs.c.subject,
@@ -323,6 +326,7 @@ async def claim_due(
             opted_out=row.opted_out_at is not None,
             subject=row.subject,
             thread_key=row.thread_key,
+            automatic=row.kind == InteractionKind.BOT_TURN.value or bool((row.options or {}).get("system")),
         )
         for row in rows
     ]

@@ -242,6 +242,8 @@ class OutboundMessage:
     ``References`` header."""
     thread_key: str | None = None
     """The conversation's thread key (a call sid, an email thread's root Message-ID)."""
+    automatic: bool = False
+    """Written by the bot or sent by the system, not by a person (email marks it ``Auto-Submitted``)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -197,6 +197,7 @@ class Outbox:
             subject=item.subject,
             references=references,
             thread_key=item.thread_key,
+            automatic=item.automatic,
         )
         result = await channel.send(message)
         return result.external_message_id

@@ -90,6 +90,9 @@ def compose_reply(
         mail["In-Reply-To"] = f"<{in_reply_to}>"
     if references := _references(message, in_reply_to):
         mail["References"] = " ".join(f"<{i}>" for i in references)
+    if message.automatic:
+        # RFC 3834: the bot's answers and system notices say so, so that other robots do not answer them.
+        mail["Auto-Submitted"] = "auto-replied"
     mail.set_content(_text_with_links(message), charset="utf-8")
     for attachment in message.attachments:
         if attachment.content is None:

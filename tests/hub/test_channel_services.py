@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 
 from crm_core.accounts import create_agent, create_token
 from crm_core.models import Agent, AuditEntry, Contact, Role
+from crm_core.outbox import ReplyDraft
 from hub.answer import HubAnswerer
 from hub.channel_state import HubChannelState
 from hub.contract import Channel, ChannelContext
@@ -122,6 +123,17 @@ async def test_replies_carry_subject_thread_and_references_and_a_reply_to_ours_j
     [sent] = double.sent
     assert sent.subject == "Re: חשבונית נובמבר"  # NUL removed on the way in
     assert sent.thread_key == "root@customer" and sent.references == ("root@customer",)
+    assert sent.automatic is False  # a person wrote it
+    await hub.app[OUTBOX].queue(
+        uuid.UUID(first.conversation_id),
+        ReplyDraft(text="Restart the router.", bot=True, idempotency_key="b1"),
+    )
+
+    async def bot_sent() -> list[OutboundMessage] | None:
+        return double.sent[1:] or None
+
+    [bot] = await eventually(bot_sent, what="the bot's answer handed to the channel")
+    assert bot.automatic is True
     # The customer answers our mail; their client starts a thread key of its own.
     [answer] = await hub.app[INBOX].ingest(
         [_mail("second@customer", references=("ours-1@hub", "root@customer"))]

@@ -203,3 +203,10 @@ def test_files_go_inline_or_as_links() -> None:
 def test_templates_are_refused() -> None:
     with pytest.raises(PermanentSendError):
         compose_reply(reply(template={"name": "x"}), from_address=OURS, domain="hub.example", now=NOW)
+
+
+def test_the_bots_answers_say_they_are_automatic_and_a_persons_do_not() -> None:
+    automatic, _ = compose_reply(reply(automatic=True), from_address=OURS, domain="hub.example", now=NOW)
+    person, _ = compose_reply(reply(), from_address=OURS, domain="hub.example", now=NOW)
+    assert automatic["Auto-Submitted"] == "auto-replied"
+    assert person["Auto-Submitted"] is None
