@@ -6,6 +6,7 @@ Times are minutes before the moment the demo is loaded, so the data always looks
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = [
     "ACCOUNTS",
@@ -30,6 +31,7 @@ ACCOUNTS = {
     "whatsapp_cloud": "104598237165432",
     "telegram": "switchboard_demo_bot",
     "email": "support@switchboard.example",
+    "twilio_voice": "+14155550100",
 }
 
 # name: (first response seconds, resolution seconds, description)
@@ -90,6 +92,7 @@ class Msg:
     agent: str | None = None
     kind: str = "message"
     delivery_status: str | None = None
+    details: dict[str, Any] | None = None
 
 
 def _in(minutes_ago: int, text: str) -> Msg:
@@ -102,6 +105,11 @@ def _out(minutes_ago: int, text: str, agent: str, status: str = "read") -> Msg:
 
 def _note(minutes_ago: int, text: str, agent: str) -> Msg:
     return Msg(minutes_ago, "internal", text, agent, kind="note")
+
+
+def _call(minutes_ago: int, status: str, text: str | None = None, **facts: Any) -> Msg:
+    """A step of a phone call (ringing, queued, completed...), as the phone channel records it."""
+    return Msg(minutes_ago, "in", text or "", kind="call", details={"call_status": status, **facts})
 
 
 def _resolved(minutes_ago: int, agent: str) -> Msg:
@@ -282,7 +290,8 @@ CUSTOMERS = (
     ),
     CustomerSpec(
         "Emily Carter", "en", "emily.carter@example.com", "+14155550134",
-        (("email", "emily.carter@example.com"), ("twilio_sms", "+14155550134"), ("api", "emily-carter")),
+        (("email", "emily.carter@example.com"), ("twilio_sms", "+14155550134"), ("api", "emily-carter"),
+         ("twilio_voice", "+14155550134")),
         tags=("vip", "renewal"),
         agreements=(
             AgreementSpec("Helpdesk Suite", "priority", ("phone and chat support", "15 agent seats", "SSO"),
@@ -291,6 +300,11 @@ CUSTOMERS = (
         conversations=(
             ConversationSpec("twilio_sms", "Renewal and premium tier", "open", (
                 _in(35, "Hi, our renewal is coming up. Could someone walk me through the premium tier?"),
+            ), team="North America", priority=1),
+            ConversationSpec("twilio_voice", "Phone call", "open", (
+                _call(6, "ringing", direction="inbound"),
+                _in(5, "I'd like to upgrade to premium before our renewal, can someone call me back today?"),
+                _call(5, "queued", queue="support", reason="no confident answer"),
             ), team="North America", priority=1),
             ConversationSpec("email", "Adding five more seats", "resolved", (
                 _in(2 * DAY, "Hi, we're onboarding five new reps next week. Can we add seats mid-term?"),

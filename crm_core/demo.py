@@ -173,6 +173,7 @@ def _plan_agreement(
 
 def _plan_message(plan: _Plan, msg: Msg, conversation: dict[str, Any]) -> None:
     failed = msg.delivery_status == "failed"
+    mail_in = conversation["channel"] == "email" and msg.direction == "in"
     plan.add(
         Interaction,
         id=new_id(),
@@ -180,9 +181,12 @@ def _plan_message(plan: _Plan, msg: Msg, conversation: dict[str, Any]) -> None:
         contact_id=conversation["contact_id"],
         direction=msg.direction,
         kind=msg.kind,
-        source_kind="text" if msg.direction == "in" else None,
+        source_kind=("call" if msg.kind == "call" else "text") if msg.direction == "in" else None,
         private=msg.direction == "internal",
-        text=msg.text,
+        text=msg.text or None,
+        # A customer's mail carries the thread's subject; a call's steps their facts.
+        subject=conversation["subject"] if mail_in else None,
+        details=msg.details,
         attachments=[],
         channel=conversation["channel"],
         account=conversation["account"],

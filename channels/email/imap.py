@@ -20,6 +20,7 @@ import aioimaplib  # type: ignore[import-untyped]
 from aioimaplib.aioimaplib import Command  # type: ignore[import-untyped]
 
 from channels.email.const import (
+    ENV_VAR_PREFIX,
     IDLE_RENEW_S,
     IMAP_RETRY_S,
     SECURITY_STARTTLS,
@@ -78,10 +79,16 @@ def _ok(response: aioimaplib.Response, what: str) -> aioimaplib.Response:
 
 
 async def _starttls(client: aioimaplib.IMAP4, host: str, context: ssl.SSLContext) -> None:
-    """RFC 3501 §6.2.1 STARTTLS (aioimaplib knows the command but has no call for it)."""
+    """RFC 3501 §6.2.1 STARTTLS (aioimaplib knows the command but has no call for it).
+
+    Raises when the server refuses it, so that the caller never logs in without TLS.
+    """
     protocol = client.protocol
     command = Command("STARTTLS", protocol.new_tag(), loop=protocol.loop)
-    _ok(await asyncio.wait_for(protocol.execute(command), _TIMEOUT_S), "STARTTLS")
+    response = await asyncio.wait_for(protocol.execute(command), _TIMEOUT_S)
+    if response.result != "OK":
+        detail = b" ".join(bytes(line) for line in response.lines).decode("utf-8", "replace")
+        raise ImapError(f"the server refused STARTTLS ({detail[:200]}); not logging in without TLS")
     loop = asyncio.get_running_loop()
     protocol.transport = await loop.start_tls(protocol.transport, protocol, context, server_hostname=host)
     await asyncio.wait_for(protocol.capability(), _TIMEOUT_S)  # capabilities may change under TLS
@@ -107,15 +114,25 @@ class ImapPoller:
 
     async def run_forever(self) -> None:
         """Stay connected; on any failure log it, wait, reconnect and resume from the checkpoint."""
+        key = self.mailbox.state_key
         while True:
             try:
                 await self.run_session()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # task boundary: the checkpoint is durable; resume after a pause
-                log.exception(
-                    "email: IMAP %s failed; reconnecting in %.0f s", self.mailbox.state_key, self._retry_s
+            except ssl.SSLCertVerificationError as err:
+                log.error(
+                    "email: IMAP %s: the server's TLS certificate is not trusted (%s); "
+                    "set %sIMAP_CA_FILE if a private CA signs it; reconnecting in %.0f s",
+                    key,
+                    err.verify_message or err,
+                    ENV_VAR_PREFIX,
+                    self._retry_s,
                 )
+            except ImapError as err:
+                log.error("email: IMAP %s: %s; reconnecting in %.0f s", key, err, self._retry_s)
+            except Exception:  # task boundary: the checkpoint is durable; resume after a pause
+                log.exception("email: IMAP %s failed; reconnecting in %.0f s", key, self._retry_s)
             await asyncio.sleep(self._retry_s)
 
     async def _connect(self) -> aioimaplib.IMAP4:
@@ -126,10 +143,14 @@ class ImapPoller:
             client = aioimaplib.IMAP4_SSL(box.host, box.port, timeout=_TIMEOUT_S, ssl_context=context)
         else:
             client = aioimaplib.IMAP4(box.host, box.port, timeout=_TIMEOUT_S)
-        await client.wait_hello_from_server()
-        if box.security == SECURITY_STARTTLS and context is not None:
-            await _starttls(client, box.host, context)
-        _ok(await client.login(box.user, box.password), "LOGIN")
+        try:
+            await client.wait_hello_from_server()
+            if box.security == SECURITY_STARTTLS and context is not None:
+                await _starttls(client, box.host, context)
+            _ok(await client.login(box.user, box.password), "LOGIN")
+        except BaseException:
+            _close(client)  # else every failed attempt would leave its connection open
+            raise
         return client
 
     async def run_session(self) -> None:
@@ -207,3 +228,12 @@ async def _logout(client: aioimaplib.IMAP4) -> None:
         await asyncio.wait_for(client.logout(), 5)
     except (aioimaplib.AioImapException, OSError, TimeoutError) as err:
         log.debug("email: IMAP logout failed: %s", err)
+    finally:
+        _close(client)  # a server that did not answer LOGOUT may still hold the connection open
+
+
+def _close(client: aioimaplib.IMAP4) -> None:
+    """Drop the connection (aioimaplib closes it only when the server does)."""
+    transport = client.protocol.transport
+    if transport is not None and not transport.is_closing():
+        transport.close()

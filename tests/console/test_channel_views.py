@@ -22,7 +22,15 @@ from hub.messages import ExternalIdentity, InboundKind, InboundMessage, utcnow
 from tests.channels.twilio_sms.fake_twilio import signed_form
 from tests.channels.twilio_voice.conftest import call_fields
 from tests.channels.twilio_voice.fake_voice import ACCOUNT_SID, AUTH_TOKEN, FakeTwilioVoice
-from tests.console.conftest import PASSWORD, ConsoleHub, Person, eventually, sign_in, start_hub_server
+from tests.console.conftest import (
+    PASSWORD,
+    ConsoleHub,
+    Person,
+    eventually,
+    screenshot_path,
+    sign_in,
+    start_hub_server,
+)
 from tests.console.test_console import WAIT_MS, open_conversation
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
@@ -113,6 +121,10 @@ async def test_an_agent_takes_a_queued_call_pauses_its_recording_and_calls_back(
     await expect(page.locator(".entry .call-status", has_text="Waiting in queue")).to_be_visible(
         timeout=WAIT_MS
     )
+    await page.screenshot(path=screenshot_path("console-call.png"))
+    # A caller with no written address: the composer says a call is answered by calling.
+    await expect(page.locator("#composer-call-only")).to_be_visible()
+    await expect(page.locator("#composer-identity")).to_have_count(0)
 
     await page.click("#act-take-call")
     live = fake_twilio.calls[call_sid]
@@ -167,3 +179,36 @@ async def test_a_mail_shows_its_subject_machine_flag_and_html_in_a_closed_frame(
     assert await frame.get_attribute("sandbox") == ""
     await entry.locator(".mail-html-box summary").click()
     await expect(page.frame_locator(".entry iframe.mail-html").locator("p")).to_have_text("Out of office")
+    await page.screenshot(path=screenshot_path("console-mail.png"))
+
+
+async def test_a_written_reply_to_a_call_goes_to_the_callers_sms(
+    page: Any, phone_hub: ConsoleHub, fake_twilio: FakeTwilioVoice
+) -> None:
+    call_sid = "CA" + uuid.uuid4().hex
+    caller = "+9725" + str(uuid.uuid4().int)[:8]
+    await _twilio(phone_hub, "/webhooks/twilio_voice", call_fields(call_sid, From=caller, Caller=caller))
+    # The same number once wrote by SMS: the verified number puts both identities on one contact.
+    await _twilio(
+        phone_hub,
+        "/webhooks/twilio_sms",
+        [("MessageSid", "SM" + uuid.uuid4().hex), ("AccountSid", ACCOUNT_SID), ("From", caller),
+         ("To", "+14155550100"), ("Body", "Hi"), ("NumMedia", "0")],
+    )  # fmt: skip
+    calls = await phone_hub.api("GET", "/conversations?channel=twilio_voice&limit=100")
+    [conversation] = [c for c in calls["items"] if c["thread_key"] == call_sid]
+    name = f"Caller {uuid.uuid4().hex[:6]}"
+    await _name_contact(phone_hub, conversation["contact_id"], name)
+    await sign_in(page, phone_hub, phone_hub.agent)
+    await page.locator(".inbox-item", has_text=name).filter(has=page.locator(".channel-twilio_voice")).click()
+    await expect(page.locator(".conv-header .badge.channel")).to_have_text("twilio_voice", timeout=WAIT_MS)
+    picker = page.locator("#composer-identity")
+    await expect(picker).to_contain_text(f"twilio_sms · {caller}")
+    await expect(picker.locator("option")).to_have_count(1)  # no "this conversation" for a call
+    await page.fill("#composer-text", "Following up on your call: here is the link.")
+    await page.click("#composer-send")
+
+    def texted() -> bool:
+        return any(r.form.get("To") == caller and "Messages.json" in r.path for r in fake_twilio.requests)
+
+    await eventually(texted)

@@ -53,9 +53,21 @@ async def test_demo_covers_languages_channels_and_terms(database: Database) -> N
         }
         notes = (await conn.execute(select(func.count()).where(Interaction.private.is_(True)))).scalar_one()
         directions = set((await conn.execute(select(Interaction.direction))).scalars())
+        calls = (await conn.execute(select(Interaction.details).where(Interaction.kind == "call"))).scalars()
+        mail_subjects = set(
+            (
+                await conn.execute(
+                    select(Interaction.subject).where(
+                        Interaction.channel == "email", Interaction.direction == "in"
+                    )
+                )
+            ).scalars()
+        )
         hebrew, persian, arabic = [await search_contacts(conn, q) for q in ("נועה", "مریم", "فاطمة")]
         open_conversations = await list_conversations(conn, status="open")
-    assert channels == {"api", "twilio_sms", "whatsapp_cloud", "telegram", "email"}
+    assert channels == {"api", "twilio_sms", "whatsapp_cloud", "telegram", "email", "twilio_voice"}
+    assert {d["call_status"] for d in calls} == {"ringing", "queued"}  # a call waits in the queue
+    assert None not in mail_subjects and "Adding five more seats" in mail_subjects
     assert {"current", "overdue", "suspended"} <= statuses and tiers == {"standard", "priority", "premium"}
     assert {"he", "fa", "ar", "en"} <= languages
     assert notes >= 3 and directions == {"in", "out", "internal"}

@@ -8,6 +8,7 @@ import { renderConversation } from "./conversation.js";
 import { DEFAULT_FILTER, loadFilterOptions, loadInbox, loadMore, markRead, renderCounts, renderInbox, sortByActivity } from "./inbox.js";
 import { openContactEdit, openMerge, renderContact, renderSuggestions } from "./panel.js";
 import { LiveFeed } from "./live.js";
+import { replyTargets } from "./channel_views.js";
 import { renderAdmin } from "./admin.js";
 
 const root = document.getElementById("app");
@@ -273,7 +274,7 @@ async function send() {
   const files = isPrivate ? [] : state.attachments.filter((a) => a.status === "ready");
   if ((!text && !files.length) || !state.selectedId) return;
   if (state.attachments.some((a) => a.status === "uploading")) return;
-  const identityId = isPrivate ? "" : state.identityId;
+  const identityId = isPrivate ? "" : state.identityId || replyTargets(state.conversation, state.contact?.identities).fallback;
   const pending = {
     tempId: `pending-${++pendingCounter}`,
     id: null,

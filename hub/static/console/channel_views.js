@@ -61,3 +61,16 @@ export function callActions(conv, actions, state) {
     ),
   ];
 }
+
+// Channels answered by calling, never by a written reply: a reply to a call goes to another address.
+const CALL_ONLY = new Set(["twilio_voice"]);
+
+// The addresses a written reply may go to besides the conversation's own, and the default one: for a
+// call, the customer's first written channel (their SMS number, say); otherwise the conversation itself.
+export function replyTargets(conv, identities) {
+  const others = (identities || []).filter(
+    (i) => !CALL_ONLY.has(i.channel) && !(i.channel === conv.channel && i.account === conv.account && i.external_id === conv.thread_key),
+  );
+  const callOnly = CALL_ONLY.has(conv.channel);
+  return { others, callOnly, fallback: callOnly && others.length ? others[0].id : "" };
+}

@@ -4,7 +4,7 @@
 import { formatTime, h, replace } from "./dom.js";
 import { t } from "./i18n.js";
 import { renderCannedPicker } from "./composer.js";
-import { callActions, entryExtras } from "./channel_views.js";
+import { callActions, entryExtras, replyTargets } from "./channel_views.js";
 
 function assigneeText(conv, me) {
   if (!conv.assignee_id) return t("unassigned");
@@ -106,10 +106,11 @@ function entry(item) {
 
 function identityPicker(state, actions) {
   const conv = state.conversation;
-  const others = (state.contact?.identities || []).filter(
-    (i) => !(i.channel === conv.channel && i.account === conv.account && i.external_id === conv.thread_key),
-  );
-  if (!others.length || state.mode === "note") return null;
+  const { others, callOnly, fallback } = replyTargets(conv, state.contact?.identities);
+  if (state.mode === "note") return null;
+  if (callOnly && !others.length) return h("p", { class: "muted reply-on", id: "composer-call-only" }, t("call_only"));
+  if (!others.length) return null;
+  const chosen = state.identityId || fallback;
   return h(
     "label",
     { class: "reply-on" },
@@ -117,8 +118,9 @@ function identityPicker(state, actions) {
     h(
       "select",
       { id: "composer-identity", onchange: (event) => actions.identity(event.target.value) },
-      h("option", { value: "", selected: !state.identityId }, t("this_conversation", { channel: conv.channel })),
-      others.map((i) => h("option", { value: i.id, selected: state.identityId === i.id, dir: "auto" }, `${i.channel} · ${i.external_id}`)),
+      // A call has no written reply of its own: only the customer's other addresses are offered.
+      callOnly ? null : h("option", { value: "", selected: !chosen }, t("this_conversation", { channel: conv.channel })),
+      others.map((i) => h("option", { value: i.id, selected: chosen === i.id, dir: "auto" }, `${i.channel} · ${i.external_id}`)),
     ),
   );
 }

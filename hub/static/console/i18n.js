@@ -239,6 +239,7 @@ export const STRINGS = {
     pause_recording: "Pause recording",
     resume_recording: "Resume recording",
     call_contact: "Call",
+    call_only: "A call is answered by calling: use Call in the customer panel, or add a note.",
     call_placed: "Calling {number}: your phone rings first",
   },
   he: {
@@ -475,6 +476,7 @@ export const STRINGS = {
     pause_recording: "השהיית ההקלטה",
     resume_recording: "חידוש ההקלטה",
     call_contact: "חיוג",
+    call_only: "על שיחה עונים בשיחה: השתמשו בחיוג בפאנל הלקוח, או הוסיפו הערה.",
     call_placed: "מחייגים אל {number}: הטלפון שלך יצלצל קודם",
   },
 };

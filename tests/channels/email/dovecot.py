@@ -1,8 +1,10 @@
 """A real IMAP server for tests: Debian's dovecot, started as a subprocess with a config of its own.
 
 Loopback only, a free port, plaintext login allowed, users in a passwd-file, mail in Maildirs under a
-temporary directory; nothing of the system's configuration is read or changed. scripts/services.sh
-installs ``dovecot-imapd``. Without it a test skips, except with CI=true, where it fails.
+temporary directory; nothing of the system's configuration is read or changed. Given a CA (trustme), it
+serves a certificate that CA signs and requires TLS: STARTTLS on the plain port, implicit TLS on a second
+one. scripts/services.sh installs ``dovecot-imapd``. Without it a test skips, except with CI=true, where it
+fails.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import os
 import pwd
 import shutil
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -21,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import trustme
 
 DOVECOT = os.environ.get("SWITCHBOARD_TEST_DOVECOT", "/usr/sbin/dovecot")
 USER = "support@hub.example"
@@ -51,7 +55,14 @@ def _mail_owner() -> tuple[int, int]:
     return entry.pw_uid, entry.pw_gid
 
 
-def _config(root: Path, port: int, *, idle: bool) -> str:
+def _tls_config(root: Path, tls_port: int | None) -> tuple[str, int]:
+    """The ``ssl`` settings and the imaps port: none without TLS, else TLS required (see _write_tls)."""
+    if tls_port is None:
+        return "ssl = no\n", 0
+    return f"ssl = required\nssl_cert = <{root}/cert.pem\nssl_key = <{root}/key.pem\n", tls_port
+
+
+def _config(root: Path, port: int, *, idle: bool, tls_port: int | None) -> str:
     uid, gid = _mail_owner()
     # The auth process reads the passwd-file from the test's private temp directory: it runs as us.
     auth_user = pwd.getpwuid(os.getuid()).pw_name
@@ -60,14 +71,14 @@ def _config(root: Path, port: int, *, idle: bool) -> str:
     else:
         internal = login = auth_user
     capability = "" if idle else "imap_capability = IMAP4rev1 LITERAL+ UIDPLUS\n"
+    ssl_settings, imaps_port = _tls_config(root, tls_port)
     return f"""
 base_dir = {root}/run
 state_dir = {root}/state
 log_path = {root}/dovecot.log
 protocols = imap
 listen = 127.0.0.1
-ssl = no
-disable_plaintext_auth = no
+{ssl_settings}disable_plaintext_auth = no
 auth_mechanisms = plain login
 default_internal_user = {internal}
 default_login_user = {login}
@@ -88,7 +99,8 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {imaps_port}
   }}
 }}
 service auth {{
@@ -112,9 +124,13 @@ class Dovecot:
     host: str = "127.0.0.1"
     user: str = USER
     password: str = PASSWORD
+    tls_port: int | None = None
+    """The implicit-TLS (imaps) port; None when the server has no TLS."""
 
     def client(self) -> imaplib.IMAP4:
         imap = imaplib.IMAP4(self.host, self.port, timeout=10)
+        if self.tls_port is not None:  # TLS is required: STARTTLS, trusting the server's own CA
+            imap.starttls(ssl.create_default_context(cafile=str(self.root / "ca.pem")))
         imap.login(self.user, self.password)
         return imap
 
@@ -142,20 +158,35 @@ class Dovecot:
 
 
 @contextmanager
-def running_dovecot(*, idle: bool = True) -> Iterator[Dovecot]:
-    """Start dovecot in the foreground in a temporary directory of its own; stop it and remove it after."""
+def running_dovecot(*, idle: bool = True, ca: trustme.CA | None = None) -> Iterator[Dovecot]:
+    """Start dovecot in the foreground in a temporary directory of its own; stop it and remove it after.
+
+    With ``ca``, TLS is required (``ssl = required``): the certificate for 127.0.0.1 is one ``ca`` signs.
+    """
     binary = require_dovecot()
     root = Path(tempfile.mkdtemp(prefix="sb-dovecot-"))
     try:
-        with _running(binary, root, idle=idle) as server:
+        if ca is not None:
+            _write_tls(root, ca)
+        with _running(binary, root, idle=idle, tls=ca is not None) as server:
             yield server
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
 
+def _write_tls(root: Path, ca: trustme.CA) -> None:
+    """cert.pem (the chain), key.pem and ca.pem in ``root``; dovecot's config process reads them as root."""
+    issued = ca.issue_cert("127.0.0.1", "localhost")
+    (root / "cert.pem").write_bytes(b"".join(blob.bytes() for blob in issued.cert_chain_pems))
+    issued.private_key_pem.write_to_path(str(root / "key.pem"))
+    (root / "key.pem").chmod(0o600)
+    ca.cert_pem.write_to_path(str(root / "ca.pem"))
+
+
 @contextmanager
-def _running(binary: str, root: Path, *, idle: bool) -> Iterator[Dovecot]:
+def _running(binary: str, root: Path, *, idle: bool, tls: bool) -> Iterator[Dovecot]:
     port = _free_port()
+    tls_port = _free_port() if tls else None
     uid, gid = _mail_owner()
     root.chmod(0o755)  # the mail processes run as the mail owner, who must reach mail/ and home/
     for sub in ("run", "state", "mail", "home"):
@@ -164,9 +195,9 @@ def _running(binary: str, root: Path, *, idle: bool) -> Iterator[Dovecot]:
         os.chown(root / sub, uid, gid)
     (root / "users").write_text(f"{USER}:{{PLAIN}}{PASSWORD}\n")
     config = root / "dovecot.conf"
-    config.write_text(_config(root, port, idle=idle))
+    config.write_text(_config(root, port, idle=idle, tls_port=tls_port))
     process = subprocess.Popen([binary, "-F", "-c", str(config)], stderr=subprocess.PIPE)
-    server = Dovecot(root, port, process)
+    server = Dovecot(root, port, process, tls_port=tls_port)
     try:
         deadline = time.monotonic() + 15
         while True:
