@@ -2,8 +2,10 @@
 
 Loopback only, a free port, plaintext login allowed, users in a passwd-file, mail in Maildirs under a
 temporary directory; nothing of the system's configuration is read or changed. Given a CA (trustme), it
-serves a certificate that CA signs and requires TLS: STARTTLS on the plain port, implicit TLS on a second
-one. scripts/services.sh installs ``dovecot-imapd``. Without it a test skips, except with CI=true, where it
+serves a certificate that CA signs: STARTTLS on the plain port, implicit TLS on a second one. Dovecot
+counts a loopback connection as secure and lets it log in without TLS (the helpers here do), so whether a
+client used TLS is told by its login line in the server's log (``Dovecot.tls_logins``).
+scripts/services.sh installs ``dovecot-imapd``. Without it a test skips, except with CI=true, where it
 fails.
 """
 
@@ -14,7 +16,6 @@ import os
 import pwd
 import shutil
 import socket
-import ssl
 import subprocess
 import tempfile
 import time
@@ -56,10 +57,10 @@ def _mail_owner() -> tuple[int, int]:
 
 
 def _tls_config(root: Path, tls_port: int | None) -> tuple[str, int]:
-    """The ``ssl`` settings and the imaps port: none without TLS, else TLS required (see _write_tls)."""
+    """The ``ssl`` settings and the imaps port: no TLS at all, or TLS with the files of _write_tls."""
     if tls_port is None:
         return "ssl = no\n", 0
-    return f"ssl = required\nssl_cert = <{root}/cert.pem\nssl_key = <{root}/key.pem\n", tls_port
+    return f"ssl = yes\nssl_cert = <{root}/cert.pem\nssl_key = <{root}/key.pem\n", tls_port
 
 
 def _config(root: Path, port: int, *, idle: bool, tls_port: int | None) -> str:
@@ -129,9 +130,7 @@ class Dovecot:
 
     def client(self) -> imaplib.IMAP4:
         imap = imaplib.IMAP4(self.host, self.port, timeout=10)
-        if self.tls_port is not None:  # TLS is required: STARTTLS, trusting the server's own CA
-            imap.starttls(ssl.create_default_context(cafile=str(self.root / "ca.pem")))
-        imap.login(self.user, self.password)
+        imap.login(self.user, self.password)  # never over TLS, so that its logins are not counted as TLS
         return imap
 
     def append(self, raw: bytes, mailbox: str = "INBOX") -> None:
@@ -156,12 +155,25 @@ class Dovecot:
         path = self.root / "dovecot.log"
         return path.read_text(errors="replace") if path.exists() else ""
 
+    def tls_logins(self) -> list[str]:
+        """The log's lines of logins made over TLS (dovecot writes them a moment after the login)."""
+        return [line for line in self.log().splitlines() if " Login: " in line and ", TLS," in line]
+
+    def unauthenticated_disconnects(self) -> list[str]:
+        """The log's lines of connections closed without any LOGIN or AUTHENTICATE having been tried."""
+        return [
+            line
+            for line in self.log().splitlines()
+            if "Disconnected: " in line and "(no auth attempts" in line
+        ]
+
 
 @contextmanager
 def running_dovecot(*, idle: bool = True, ca: trustme.CA | None = None) -> Iterator[Dovecot]:
     """Start dovecot in the foreground in a temporary directory of its own; stop it and remove it after.
 
-    With ``ca``, TLS is required (``ssl = required``): the certificate for 127.0.0.1 is one ``ca`` signs.
+    With ``ca``, TLS is on (``ssl = yes``, imaps on ``tls_port``), with a certificate for 127.0.0.1 that
+    ``ca`` signs; without it, the server has no TLS at all (``ssl = no``: no STARTTLS offered).
     """
     binary = require_dovecot()
     root = Path(tempfile.mkdtemp(prefix="sb-dovecot-"))
@@ -175,12 +187,11 @@ def running_dovecot(*, idle: bool = True, ca: trustme.CA | None = None) -> Itera
 
 
 def _write_tls(root: Path, ca: trustme.CA) -> None:
-    """cert.pem (the chain), key.pem and ca.pem in ``root``; dovecot's config process reads them as root."""
+    """cert.pem (the chain) and key.pem in ``root``, read by dovecot's config process (run as us)."""
     issued = ca.issue_cert("127.0.0.1", "localhost")
     (root / "cert.pem").write_bytes(b"".join(blob.bytes() for blob in issued.cert_chain_pems))
     issued.private_key_pem.write_to_path(str(root / "key.pem"))
     (root / "key.pem").chmod(0o600)
-    ca.cert_pem.write_to_path(str(root / "ca.pem"))
 
 
 @contextmanager
