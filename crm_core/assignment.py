@@ -9,12 +9,12 @@ never put an agent over their limit.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import false, func, select, update
+from sqlalchemy import false, func, or_, select, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -173,9 +173,18 @@ async def assign_next(conn: AsyncConnection, conversation_id: uuid.UUID, *, now:
     return Routed(conversation_id, agent_id, team_id, events)
 
 
-async def backlog(conn: AsyncConnection, *, limit: int = 200) -> list[tuple[uuid.UUID, uuid.UUID]]:
+def _for_people(convs: Any, bot_channels: Collection[str]) -> Any:
+    """Conversations a person should take: not on a bot's channel, or handed over by the bot."""
+    if not bot_channels:
+        return true()
+    return or_(convs.c.channel.not_in(list(bot_channels)), convs.c.handed_over_at.is_not(None))
+
+
+async def backlog(
+    conn: AsyncConnection, *, limit: int = 200, bot_channels: Collection[str] = ()
+) -> list[tuple[uuid.UUID, uuid.UUID]]:
     """Open, unassigned conversations with a team (theirs, or their account's default), oldest first:
-    (conversation id, team id) pairs."""
+    (conversation id, team id) pairs. Those the bot still handles (``bot_channels``) wait for its handover."""
     convs, accounts = table(Conversation), table(ChannelAccount)
     team = func.coalesce(convs.c.team_id, accounts.c.default_team_id)
     query = (
@@ -188,6 +197,7 @@ async def backlog(conn: AsyncConnection, *, limit: int = 200) -> list[tuple[uuid
             convs.c.assignee_id.is_(None),
             convs.c.closed_at.is_(None),
             team.is_not(None),
+            _for_people(convs, bot_channels),
         )
         .order_by(convs.c.opened_at, convs.c.id)
         .limit(limit)
@@ -196,10 +206,11 @@ async def backlog(conn: AsyncConnection, *, limit: int = 200) -> list[tuple[uuid
 
 
 async def inbound_conversations(
-    conn: AsyncConnection, interaction_ids: Sequence[uuid.UUID]
+    conn: AsyncConnection, interaction_ids: Sequence[uuid.UUID], *, bot_channels: Collection[str] = ()
 ) -> list[uuid.UUID]:
     """The conversations a customer wrote in with these interactions that are open and have no assignee
-    (a read: what :func:`assign_next` should look at, so assigned ones cost no write lock)."""
+    (a read: what :func:`assign_next` should look at, so assigned ones cost no write lock). On a bot's
+    channel (``bot_channels``) only once the bot has handed the conversation over."""
     if not interaction_ids:
         return []
     inter, convs = table(Interaction), table(Conversation)
@@ -212,6 +223,7 @@ async def inbound_conversations(
             convs.c.assignee_id.is_(None),
             convs.c.status == ConversationStatus.OPEN.value,
             convs.c.closed_at.is_(None),
+            _for_people(convs, bot_channels),
         )
     )
     return list(dict.fromkeys(rows.scalars().all()))

@@ -142,8 +142,15 @@ def _workers(app: web.Application) -> list[Any]:
     bot = None
     if channels:
         policy = BotPolicy(threshold=settings.bot_threshold, margin=settings.bot_margin)
-        bot = Bot(app[DATABASE], app[PIPELINE], app[OUTBOX], kb, policy, channels, _generator(settings))
+        enabled = [found for found in app[CHANNELS] if found.channel is not None]
+        live = frozenset(found.spec.name for found in enabled if found.channel and found.channel.answers_live)
+        bot = Bot(
+            app[DATABASE], app[PIPELINE], app[OUTBOX], kb, policy, channels, _generator(settings), live=live
+        )
         app[ANSWERER].bot = bot
+        # The bot answers first on its (written) channels; round-robin waits for its handover there. A live
+        # channel asks the bot itself and queues the customer for people when it declines.
+        app[ASSIGNER].bot_channels = channels - live
     rule = AlertRule(threshold=settings.sentiment_threshold, drop=settings.sentiment_drop)
     enrich = EnrichmentWorker(
         app[DATABASE],

@@ -44,6 +44,8 @@ class AutoAssigner:
         self._bus = bus
         self._pipeline = pipeline
         self.sweep_limit = sweep_limit
+        self.bot_channels: frozenset[str] = frozenset()
+        """Channels the bot answers first: their conversations wait for its handover (set with the bot)."""
         self._subscription: Subscription | None = None
 
     async def start(self) -> None:
@@ -68,9 +70,13 @@ class AutoAssigner:
                 await note_channel_accounts(conn, created, utcnow())
         if interactions:
             async with self._db.reader.connect() as conn:
-                waiting = await inbound_conversations(conn, interactions)
+                waiting = await inbound_conversations(conn, interactions, bot_channels=self.bot_channels)
             for conversation_id in waiting:
                 await self.assign(conversation_id)
+        # The bot gave a conversation up: now a person takes it.
+        for event in events:
+            if event.name == "conversation.handed_over" and "conversation_id" in event.payload:
+                await self.assign(uuid.UUID(event.payload["conversation_id"]))
         if any(e.name in SWEEP_EVENTS for e in events):
             await self.sweep()
 
@@ -84,7 +90,7 @@ class AutoAssigner:
     async def sweep(self) -> int:
         """Assign the waiting conversations, oldest first, until each team has no one free; how many."""
         async with self._db.reader.connect() as conn:
-            waiting = await backlog(conn, limit=self.sweep_limit)
+            waiting = await backlog(conn, limit=self.sweep_limit, bot_channels=self.bot_channels)
         full: set[uuid.UUID] = set()
         assigned = 0
         for conversation_id, team_id in waiting:

@@ -42,6 +42,8 @@ class Bot:
         policy: BotPolicy,
         channels: frozenset[str],
         generator: ChatCompletionsClient | None = None,
+        *,
+        live: frozenset[str] = frozenset(),
     ) -> None:
         self._db = db
         self._pipeline = pipeline
@@ -49,6 +51,8 @@ class Bot:
         self._kb = kb
         self.policy = policy
         self.channels = channels
+        self.live = live
+        """Of ``channels``, those that ask :meth:`answer_now` themselves (a call): no outbox replies there."""
         self.generator = generator
         self.handoff = HandoffDetector()
 
@@ -93,6 +97,7 @@ class Bot:
     def _in_charge(self, context: ConversationContext) -> bool:
         return (
             context.channel in self.channels
+            and context.channel not in self.live
             # Bounces, auto-replies and list mail are never answered automatically.
             and context.last_inbound_machine is None
             and context.assignee_id is None

@@ -115,6 +115,10 @@ class Channel(abc.ABC, Generic[SettingsT]):
     """Whether STOP/START/HELP messages on this channel opt the sender out and in (SMS, WhatsApp)."""
     threads_by_reference: ClassVar[bool] = False
     """Whether replies need ``OutboundMessage.references`` (an email's ``References`` header)."""
+    answers_live: ClassVar[bool] = False
+    """Whether the channel asks the bot itself while the customer waits (a call, through
+    ``ChannelContext.answer``): the hub's bot then never replies there through the outbox, and
+    round-robin does not wait for a bot handover on its conversations."""
     attaches_files: ClassVar[bool] = False
     """Whether the channel sends files' bytes itself (email): the hub then fills ``Attachment.content`` of
     the agent's uploaded files; other channels get their link (``url``) for the provider to fetch."""

@@ -102,6 +102,8 @@ def _twiml(xml: str) -> web.Response:
 class TwilioVoiceChannel(Channel[TwilioVoiceSettings]):
     """Phone calls through Twilio Voice: an IVR in TwiML, a queue for agents, voicemail, click to call."""
 
+    answers_live = True  # the IVR asks the bot itself while the caller waits
+
     def __init__(self, name: str, settings: TwilioVoiceSettings, context: ChannelContext) -> None:
         super().__init__(name, settings, context)
         language = settings.voice_language.strip().split("-")[0].lower()

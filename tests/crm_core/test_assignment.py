@@ -31,6 +31,7 @@ from crm_core.models import (
     ChannelAccount,
     Conversation,
     EventRecord,
+    Interaction,
     Role,
     Team,
     TeamMember,
@@ -279,3 +280,24 @@ async def test_two_assigners_at_once_never_exceed_a_limit(database: Database, da
         ).scalar()
     assert {str(k): v for k, v in load.items()} == {str(a): 3 for a in agents}
     assert events == 6
+
+
+async def test_the_bots_conversations_wait_for_its_handover(database: Database) -> None:
+    async with database.writer.begin() as conn:
+        team = await _team(conn)
+        conversation = await _conversation(conn, "bot-1", team_id=team)
+        interaction = (
+            await conn.execute(select(Interaction.id).where(Interaction.conversation_id == conversation))
+        ).scalar_one()
+        bot = frozenset({"api"})
+        waiting_for_bot = await inbound_conversations(conn, [interaction], bot_channels=bot)
+        backlog_for_bot = await backlog(conn, bot_channels=bot)
+        elsewhere = await inbound_conversations(conn, [interaction], bot_channels=frozenset({"telegram"}))
+        await conn.execute(
+            update(Conversation).where(Conversation.id == conversation).values(handed_over_at=NOW)
+        )
+        handed_over = await inbound_conversations(conn, [interaction], bot_channels=bot)
+        backlog_after = await backlog(conn, bot_channels=bot)
+    assert waiting_for_bot == [] and backlog_for_bot == []
+    assert elsewhere == [conversation]
+    assert handed_over == [conversation] and backlog_after == [(conversation, team)]

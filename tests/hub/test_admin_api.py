@@ -11,8 +11,9 @@ from typing import Any
 from sqlalchemy import select
 
 from crm_core.accounts import create_agent
+from crm_core.context import record_handover
 from crm_core.models import Agent, AuditEntry, Role
-from hub.keys import DATABASE
+from hub.keys import ASSIGNER, DATABASE, PIPELINE
 from hub.messages import utcnow
 from tests.hub.conftest import Hub
 from tests.hub.test_openapi import _check
@@ -251,3 +252,29 @@ async def test_answers_match_the_openapi_file(hub: Hub) -> None:
     await call("GET", "/canned-responses", "/canned-responses")
     await call("DELETE", f"/canned-responses/{canned['id']}", "/canned-responses/{id}")
     await call("PUT", "/session/availability", "/session/availability", {"availability": "away"})  # 400
+
+
+async def test_on_a_bot_channel_round_robin_waits_for_the_bots_handover(hub: Hub) -> None:
+    hub.app[ASSIGNER].bot_channels = frozenset({"api"})
+    _created, team = await _call(hub, "POST", "/teams", {"name": f"Bot front {uuid.uuid4().hex[:4]}"})
+    email = await _person(hub, Role.AGENT, "Noa")
+    _status, agents = await _call(hub, "GET", "/agents")
+    noa = next(a for a in agents["items"] if a["name"] == "Noa")
+    await _call(hub, "PUT", f"/agents/{noa['id']}", {"teams": [team["id"]]})
+    csrf = await _sign_in(hub, email)
+    await hub.client.put(
+        "/api/v1/session/availability", json={"availability": "online"}, headers={"X-CSRF-Token": csrf}
+    )
+    first = await (await hub.send({"message_id": "bh-1", "sender": {"id": "b-1"}, "text": "hi"})).json()
+    accounts = await eventually(lambda: _items(hub, "/channel-accounts"), what="the api account")
+    [account] = [a for a in accounts if a["channel"] == "api"]
+    await _call(hub, "PUT", f"/channel-accounts/{account['id']}", {"default_team_id": team["id"]})
+    # The sweep after routing the account ran; the bot still has the conversation.
+    await hub.app[ASSIGNER].sweep()
+    assert await _assignee(hub, first["conversation_id"]) is None
+    async with hub.app[DATABASE].writer.begin() as conn:
+        events = await record_handover(
+            conn, uuid.UUID(first["conversation_id"]), {"reason": "low_confidence"}, utcnow()
+        )
+    hub.app[PIPELINE].notify_committed(events)
+    await eventually(lambda: _is(hub, first["conversation_id"], noa["id"]), what="assignment after handover")

@@ -11,7 +11,7 @@ from typing import Any
 import frontmatter
 import pytest
 
-from hub.keys import ANSWERER
+from hub.keys import ANSWERER, ASSIGNER
 from tests.channels.conftest import ChannelHub, MakeHub
 from tests.channels.twilio_sms.fake_twilio import signed_form
 from tests.channels.twilio_voice.conftest import call_fields
@@ -72,3 +72,19 @@ async def test_routine_question_answered_on_the_line_other_questions_queued(
     queued = await _ask(hub, "CA" + "02" * 16, "Do you sell second-hand tractors in Eilat?")
     [enqueue] = queued.findall("Enqueue")
     assert enqueue.text == "support"
+
+    # The call asked the bot itself: the hub's bot never answers it again through the outbox (a call has no
+    # written reply), and round-robin does not wait for a bot handover to give the queued call to a person.
+    assert hub.app[ASSIGNER].bot_channels == frozenset()
+    calls = (await hub.get_json("/api/v1/conversations?channel=twilio_voice"))["items"]
+    [tractors] = [c for c in calls if c["thread_key"] == "CA" + "02" * 16]
+    path = f"/api/v1/conversations/{tractors['id']}/interactions"
+
+    async def enriched() -> list[dict[str, Any]] | None:
+        items: list[dict[str, Any]] = (await hub.get_json(path))["items"]
+        said = [i for i in items if i["kind"] == "message" and i["direction"] == "in"]
+        return items if said and said[0]["sentiment"] else None
+
+    items = await eventually(enriched, timeout=MODEL_WAIT, what="the caller's words enriched")
+    assert [i for i in items if i["kind"] == "bot_turn"] == []
+    assert (await hub.get_json("/api/v1/outbox/dead"))["items"] == []
