@@ -4,6 +4,8 @@ subject, its machine-mail flag and its own HTML in a frame that runs and loads n
 
 from __future__ import annotations
 
+import base64
+import re
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,7 +20,7 @@ from sqlalchemy import update
 from crm_core.accounts import create_agent, create_token
 from crm_core.models import Agent, Role
 from hub.keys import DATABASE, INBOX
-from hub.messages import ExternalIdentity, InboundKind, InboundMessage, utcnow
+from hub.messages import Attachment, ExternalIdentity, InboundKind, InboundMessage, utcnow
 from tests.channels.twilio_sms.fake_twilio import signed_form
 from tests.channels.twilio_voice.conftest import call_fields
 from tests.channels.twilio_voice.fake_voice import ACCOUNT_SID, AUTH_TOKEN, FakeTwilioVoice
@@ -36,6 +38,9 @@ from tests.console.test_console import WAIT_MS, open_conversation
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
 
 PUBLIC = "https://hub.example.com"
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+)
 AGENT_PHONE = "client:noa"
 
 
@@ -163,8 +168,14 @@ async def test_a_mail_shows_its_subject_machine_flag_and_html_in_a_closed_frame(
                 text="I am out of the office until Monday.",
                 details={
                     "machine": "auto_reply",
-                    "html": '<p>Out of office</p><img src="https://tracker.example/p.gif">',
+                    "html": '<p>Out of office</p><img src="https://tracker.example/p.gif">'
+                    '<img id="logo" src="cid:logo1@mail.example.com">',
                 },
+                attachments=(
+                    Attachment(
+                        "image/png", filename="logo.png", media_id="logo1@mail.example.com", content=PNG
+                    ),
+                ),
             )
         ]
     )
@@ -178,7 +189,12 @@ async def test_a_mail_shows_its_subject_machine_flag_and_html_in_a_closed_frame(
     frame = entry.locator("iframe.mail-html")
     assert await frame.get_attribute("sandbox") == ""
     await entry.locator(".mail-html-box summary").click()
-    await expect(page.frame_locator(".entry iframe.mail-html").locator("p")).to_have_text("Out of office")
+    inside = page.frame_locator(".entry iframe.mail-html")
+    await expect(inside.locator("p")).to_have_text("Out of office")
+    # The mail's own inline image is shown (as data: the frame may not fetch); the remote one never loads.
+    logo = inside.locator("#logo")
+    await expect(logo).to_have_attribute("src", re.compile(r"^data:image/png;base64,"), timeout=WAIT_MS)
+    assert await logo.evaluate("img => img.complete && img.naturalWidth") == 1
     await page.screenshot(path=screenshot_path("console-mail.png"))
 
 

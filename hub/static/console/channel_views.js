@@ -9,15 +9,61 @@ import { t } from "./i18n.js";
 const FRAME_POLICY =
   '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; style-src \'unsafe-inline\'; img-src data:">';
 
-function htmlBody(html) {
+function frameDocument(html) {
+  return `<!doctype html><html><head>${FRAME_POLICY}<base target="_blank"></head><body dir="auto">${html}</body></html>`;
+}
+
+function dataUrl(blob) {
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(reader.result);
+    reader.onerror = () => reject(reader.error);
+    reader.readAsDataURL(blob);
+  });
+}
+
+// The mail's own inline images (`cid:` references to its stored parts), as data: URLs the closed frame may
+// show; anything that cannot be fetched stays a broken image rather than a request from the frame.
+async function withInlineImages(html, attachments) {
+  const parts = (attachments || []).filter(
+    (a) => a.media_id && a.stored_url && String(a.content_type || "").startsWith("image/") && html.includes(`cid:${a.media_id}`),
+  );
+  const urls = new Map();
+  for (const part of parts) {
+    try {
+      const response = await fetch(part.stored_url, { credentials: "same-origin" });
+      if (response.ok) urls.set(part.media_id, await dataUrl(await response.blob()));
+    } catch {
+      // left as it is
+    }
+  }
+  if (!urls.size) return html;
+  return html.replace(/cid:([^"'\s>]+)/g, (found, cid) => urls.get(cid) ?? found);
+}
+
+function htmlBody(html, attachments) {
   const frame = h("iframe", {
     class: "mail-html",
     sandbox: "",
     referrerpolicy: "no-referrer",
     title: t("mail_html"),
   });
-  frame.srcdoc = `<!doctype html><html><head>${FRAME_POLICY}<base target="_blank"></head><body dir="auto">${html}</body></html>`;
-  const box = h("details", { class: "mail-html-box" }, h("summary", {}, t("mail_html")), frame);
+  frame.srcdoc = frameDocument(html);
+  let filled = false;
+  const box = h(
+    "details",
+    {
+      class: "mail-html-box",
+      ontoggle: async (event) => {
+        if (!event.target.open || filled) return;
+        filled = true;
+        const shown = await withInlineImages(html, attachments);
+        if (shown !== html) frame.srcdoc = frameDocument(shown);
+      },
+    },
+    h("summary", {}, t("mail_html")),
+    frame,
+  );
   return box;
 }
 
@@ -44,7 +90,7 @@ export function entryExtras(item) {
   if (details.machine) extras.push(h("p", { class: "badge machine" }, t("machine_mail", { reason: t(`machine_${details.machine}`) })));
   const facts = callFacts(details);
   if (facts) extras.push(facts);
-  if (typeof details.html === "string" && details.html.trim()) extras.push(htmlBody(details.html));
+  if (typeof details.html === "string" && details.html.trim()) extras.push(htmlBody(details.html, item.attachments));
   return extras;
 }
 
