@@ -236,6 +236,16 @@ async def authenticate_token(
     return TokenInfo(as_uuid(row.id), row.name, Role(row.role), plain(row.agent_id), row.created_at)
 
 
+async def revoke_agent_tokens(conn: AsyncConnection, agent_id: uuid.UUID, now: datetime) -> int:
+    """Revoke every live token (sessions included) of this agent; how many."""
+    result = await conn.execute(
+        update(ApiToken)
+        .where(ApiToken.agent_id == agent_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    return int(result.rowcount or 0)
+
+
 async def revoke_token(conn: AsyncConnection, token_id: uuid.UUID, now: datetime) -> bool:
     """Revoke a token; False when there is no such token or it was revoked already."""
     result = await conn.execute(

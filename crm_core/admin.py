@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm_core._jsonsql import as_uuid
-from crm_core.accounts import create_agent, hash_password
+from crm_core.accounts import create_agent, hash_password, revoke_agent_tokens
 from crm_core.audit import audit
 from crm_core.db import new_id, table
 from crm_core.errors import Conflict, NotFoundError
@@ -237,13 +237,15 @@ async def update_agent(
 ) -> tuple[AgentDetail, list[StoredEvent]]:
     """Change an agent: ``teams`` is a list of team ids, ``skills`` maps skill ids to levels (1-5).
 
-    A deactivated agent is also set offline, so round-robin passes them by.
+    A deactivated agent is also set offline, so round-robin passes them by. A new role or password, or a
+    deactivation, revokes the agent's tokens (their console sessions too).
     """
     unknown = set(changes) - AGENT_FIELDS
     if unknown:
         raise ValueError(f"unknown agent fields: {', '.join(sorted(unknown))}")
     agents = table(Agent)
-    if (await conn.execute(select(agents.c.id).where(agents.c.id == agent_id))).first() is None:
+    current = (await conn.execute(select(agents.c.role).where(agents.c.id == agent_id))).first()
+    if current is None:
         raise NotFoundError(f"agent {agent_id} not found")
     values: dict[str, Any] = {k: changes[k] for k in ("name", "max_open", "phone", "active") if k in changes}
     if "role" in changes:
@@ -254,6 +256,14 @@ async def update_agent(
         values["password_hash"] = await asyncio.to_thread(hash_password, changes["password"])
     if values:
         await conn.execute(update(agents).where(agents.c.id == agent_id).values(**values))
+    # A changed role or password, or a deactivation, ends the agent's sessions and tokens: a demoted admin
+    # must not keep admin rights until their session expires.
+    if (
+        values.get("role", current.role) != current.role
+        or "password_hash" in values
+        or values.get("active") is False
+    ):
+        await revoke_agent_tokens(conn, agent_id, now)
     if "teams" in changes:
         await _set_teams(conn, agent_id, list(changes["teams"]))
     if "skills" in changes:

@@ -31,7 +31,7 @@ from crm_core.errors import Conflict as CrmConflict
 from crm_core.errors import NotFoundError
 from crm_core.events import StoredEvent
 from crm_core.models import Availability, Role
-from hub.api.auth import Principal, require_role
+from hub.api.auth import TOKEN_CACHE, Principal, require_role
 from hub.api.params import json_body, path_id, respond
 from hub.errors import BadRequest, Conflict, NotFound
 from hub.keys import DATABASE, PIPELINE
@@ -199,6 +199,7 @@ async def agent_update(request: web.Request) -> web.Response:
     agent = await _announce(
         request, lambda conn: update_agent(conn, agent_id, changes, actor=principal.actor, now=utcnow())
     )
+    request.config_dict[TOKEN_CACHE].forget_agent(str(agent_id))
     return respond(agent)
 
 

@@ -87,6 +87,12 @@ class TokenCache:
         """Drop a token at once (sign-out); other processes notice within CACHE_SECONDS."""
         self._entries.pop(token, None)
 
+    def forget_agent(self, agent_id: str) -> None:
+        """Drop every cached token of this agent (their role or password changed)."""
+        for token, (_expires, principal) in list(self._entries.items()):
+            if principal is not None and principal.agent_id == agent_id:
+                self._entries.pop(token, None)
+
 
 TOKEN_CACHE = web.AppKey("token_cache", TokenCache)
 

@@ -278,3 +278,22 @@ async def test_on_a_bot_channel_round_robin_waits_for_the_bots_handover(hub: Hub
         )
     hub.app[PIPELINE].notify_committed(events)
     await eventually(lambda: _is(hub, first["conversation_id"], noa["id"]), what="assignment after handover")
+
+
+async def test_a_demoted_or_reset_agent_loses_their_sessions_at_once(hub: Hub) -> None:
+    email = await _person(hub, Role.ADMIN, "Ruth")
+    await _sign_in(hub, email)
+    assert (await hub.client.get("/api/v1/agents")).status == 200  # the cookie session works
+    _status, agents = await _call(hub, "GET", "/agents")
+    ruth = next(a for a in agents["items"] if a.get("email") == email)
+    # An edit that changes neither role nor password keeps the session.
+    assert (await _call(hub, "PUT", f"/agents/{ruth['id']}", {"max_open": 3, "role": "admin"}))[0] == 200
+    assert (await hub.client.get("/api/v1/agents")).status == 200
+    # Demoted: the old admin session is gone (not merely kept with its old role).
+    assert (await _call(hub, "PUT", f"/agents/{ruth['id']}", {"role": "agent"}))[0] == 200
+    assert (await hub.client.get("/api/v1/agents")).status == 401
+    # Signed in again as an agent; a password reset ends that session too.
+    await _sign_in(hub, email)
+    assert (await hub.client.get("/api/v1/kept-aside")).status == 403  # now an agent
+    assert (await _call(hub, "PUT", f"/agents/{ruth['id']}", {"password": "a new long password"}))[0] == 200
+    assert (await hub.client.get("/api/v1/session")).status == 401
