@@ -302,9 +302,35 @@ def _follow_references(conn: Connection, batch: _Batch, fresh: list[InboundRecor
     Only a conversation of the same contact on the same channel account is joined; of several referred
     messages, one we sent wins over one we received, then the nearest.
     """
-    wanted = {(r.channel, r.account, ref) for r in fresh for ref in r.references}
+    wanted = sorted({(r.channel, r.account, ref) for r in fresh for ref in r.references})
     if not wanted:
         return fresh
+    found: dict[tuple[str, str, str], Any] = {}
+    # In chunks: PostgreSQL takes at most 32,767 parameters in one statement.
+    for start in range(0, len(wanted), _REFERENCE_CHUNK):
+        found.update(_stored_references(conn, wanted[start : start + _REFERENCE_CHUNK]))
+    joined: list[InboundRecord] = []
+    for record in fresh:
+        contact = batch.contacts[record.identity_key]
+        candidates = [
+            (row.direction != Direction.OUT.value, rank, row.thread_key)
+            for rank, ref in enumerate(record.references)
+            if (row := found.get((record.channel, record.account, ref))) is not None
+            and row.contact_id == contact
+        ]
+        if candidates:
+            record = replace(record, thread_key=min(candidates)[2])
+        joined.append(record)
+    return joined
+
+
+_REFERENCE_CHUNK = 1000
+
+
+def _stored_references(
+    conn: Connection, wanted: Sequence[tuple[str, str, str]]
+) -> dict[tuple[str, str, str], Any]:
+    """The stored interactions (in open conversations) with these provider ids, by (channel, account, id)."""
     inter, conv = table(Interaction), table(Conversation)
     clause = or_(
         *(
@@ -324,20 +350,7 @@ def _follow_references(conn: Connection, batch: _Batch, fresh: list[InboundRecor
         .join(conv, conv.c.id == inter.c.conversation_id)
         .where(clause, conv.c.closed_at.is_(None))
     )
-    found = {(r.channel, r.account, r.external_message_id): r for r in rows}
-    joined: list[InboundRecord] = []
-    for record in fresh:
-        contact = batch.contacts[record.identity_key]
-        candidates = [
-            (row.direction != Direction.OUT.value, rank, row.thread_key)
-            for rank, ref in enumerate(record.references)
-            if (row := found.get((record.channel, record.account, ref))) is not None
-            and row.contact_id == contact
-        ]
-        if candidates:
-            record = replace(record, thread_key=min(candidates)[2])
-        joined.append(record)
-    return joined
+    return {(r.channel, r.account, r.external_message_id): r for r in rows}
 
 
 def _resolve_conversations(conn: Connection, batch: _Batch, fresh: list[InboundRecord]) -> None:

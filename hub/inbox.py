@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from functools import partial
 from typing import Any
 
 from crm_core.db import Database
@@ -72,35 +73,49 @@ def _quiet(message: InboundMessage) -> bool:
     return bool(machine) and machine not in _REOPENING_MACHINE_MAIL
 
 
+MAX_REFERENCES = 50
+"""References kept per message: the nearest ones and the thread's root (a crafted mail may list thousands)."""
+
+
+def _references(message: InboundMessage) -> tuple[str, ...]:
+    refs = [r for r in (_clean(message, r) for r in message.references) if r]
+    kept = refs[: MAX_REFERENCES - 1] + refs[-1:] if len(refs) > MAX_REFERENCES else refs
+    return tuple(dict.fromkeys(kept))
+
+
 def to_record(message: InboundMessage, keyword: OptKeyword | None = None) -> InboundRecord:
-    """The CRM's view of an inbound message."""
+    """The CRM's view of an inbound message; every string without NUL characters (PostgreSQL refuses
+    them), whatever field a provider or a crafted email put them in."""
     hints = message.sender_hints
     opt_change = None
     if keyword is not None and keyword.action is not KeywordAction.HELP:
         opt_change = keyword.action.value
+    clean = partial(_clean, message)
     return InboundRecord(
         channel=message.identity.channel,
-        account=message.identity.account,
-        external_id=message.identity.external_id,
-        external_message_id=message.external_message_id,
-        thread_key=message.thread_key,
+        account=clean(message.identity.account) or "",
+        external_id=clean(message.identity.external_id) or "",
+        external_message_id=clean(message.external_message_id) or "",
+        thread_key=clean(message.thread_key) or "",
         occurred_at=message.received_at,
         source_kind=message.kind.value,
-        text=_clean(message, message.text),
-        attachments=[a.as_json() for a in message.attachments],
-        display_name=_clean(message, hints.display_name),
-        email=hints.email,
-        phone=hints.phone,
+        text=clean(message.text),
+        attachments=[_clean_json(message, a.as_json()) for a in message.attachments],
+        display_name=clean(hints.display_name),
+        email=clean(hints.email),
+        phone=clean(hints.phone),
         kind=_KIND.get(message.kind, InteractionKind.MESSAGE),
         verified=hints.verified,
         opt_change=opt_change,
-        reply_to_external_id=message.reply_to_external_id,
-        references=message.references,
-        subject=_clean(message, message.subject),
+        reply_to_external_id=clean(message.reply_to_external_id),
+        references=_references(message),
+        subject=clean(message.subject),
         details=None if message.details is None else _clean_json(message, message.details),
         quiet=_quiet(message),
         inline=tuple(
-            InlineFile(position, a.content_type, a.content, a.filename)
+            InlineFile(
+                position, clean(a.content_type) or "application/octet-stream", a.content, clean(a.filename)
+            )
             for position, a in enumerate(message.attachments)
             if a.content is not None
         ),

@@ -302,3 +302,28 @@ def test_machine_mail_is_quiet_except_a_bounce() -> None:
 
     assert record("auto_reply") and record("read_report") and record("list")
     assert not record("bounce") and not record(None)
+
+
+async def test_nul_characters_anywhere_and_a_flood_of_references_are_stored(hub: Hub) -> None:
+    """PostgreSQL refuses NUL in text and JSON, and more than 32,767 parameters in a statement: a crafted
+    email must not block the mailbox behind it."""
+    [root] = await hub.app[INBOX].ingest([_mail("root-\x00@customer")])
+    crafted = InboundMessage(
+        identity=ExternalIdentity("api", "default", "dana@example.com\x00"),
+        external_message_id="crafted\x00@customer",
+        thread_key="crafted\x00@customer",
+        kind=InboundKind.TEXT,
+        received_at=utcnow(),
+        text="hello",
+        reply_to_external_id="x\x00y",
+        references=(*(f"r{i}\x00@x" for i in range(40_000)), "root-\x00@customer"),
+        attachments=(Attachment("application/pd\x00f", filename="a\x00.pdf", content=b"%PDF"),),
+    )
+    [stored] = await hub.app[INBOX].ingest([crafted])
+    [again] = await hub.app[INBOX].ingest([crafted])  # a retried delivery is still stored once
+    assert again.duplicate and again.interaction_id == stored.interaction_id
+    assert stored.conversation_id == root.conversation_id  # the thread's root reference was kept
+    page = await (await hub.get(f"/api/v1/conversations/{stored.conversation_id}/interactions")).json()
+    [item] = [i for i in page["items"] if i["id"] == stored.interaction_id]
+    assert item["external_message_id"] == "crafted@customer"
+    assert item["attachments"][0]["content_type"] == "application/pdf"
