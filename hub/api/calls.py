@@ -16,13 +16,14 @@ from crm_core.outbox import reply_target
 from hub.api.auth import Principal, require_role
 from hub.api.params import json_body, path_id, respond
 from hub.contract import Channel
-from hub.errors import BadRequest, Conflict, NotFound
+from hub.errors import BadRequest, Conflict, Forbidden, NotFound
 from hub.keys import DATABASE, OUTBOX
 from hub.messages import ExternalIdentity, utcnow
 
 __all__ = ["call_routes"]
 
 PEOPLE = ("agent", "supervisor", "admin")
+SUPERVISORS = ("supervisor", "admin")
 PHONE_CHANNEL = "twilio_voice"
 DEFAULT_LINE = "default"
 """The account of a call to a number that never called us: the phone channel's configured caller id."""
@@ -50,6 +51,20 @@ async def _own_phone(request: web.Request, principal: Principal) -> str:
     if not phone:
         raise BadRequest("your agent profile has no phone or client to put calls through to", code="no_phone")
     return phone
+
+
+async def _target(request: web.Request, principal: Principal, asked: Any) -> str:
+    """Where a call is put through: the caller's own phone; another only for supervisors and admins (an
+    agent must not bridge customers, at our cost, to any number they like)."""
+    if not asked:
+        return await _own_phone(request, principal)
+    if not isinstance(asked, str):
+        raise BadRequest("the phone to put the call through to must be a string", code="invalid_field")
+    if principal.role not in SUPERVISORS:
+        own = await _own_phone(request, principal)
+        if asked != own:
+            raise Forbidden("agents put calls through to their own phone only", code="not_your_phone")
+    return asked
 
 
 async def _audit(
@@ -90,8 +105,8 @@ async def conversation_call_action(request: web.Request) -> web.Response:
             target = await reply_target(conn, conversation_id)
         except NotFoundError as err:
             raise NotFound(str(err)) from err
-    if action == "connect" and not params.get("to"):
-        params["to"] = await _own_phone(request, principal)
+    if action == "connect":
+        params["to"] = await _target(request, principal, params.get("to"))
     channel = _channel(request, conversation.channel)
     recipient = ExternalIdentity(conversation.channel, conversation.account, target.recipient or "")
     result = await channel.control(
@@ -122,7 +137,7 @@ async def contact_call(request: web.Request) -> web.Response:
     if not numbers.numbers:
         raise BadRequest("the contact has no phone number to call", code="no_number")
     number = to or numbers.numbers[0]
-    agent = body.get("agent") or await _own_phone(request, principal)
+    agent = await _target(request, principal, body.get("agent"))
     channel = _channel(request, PHONE_CHANNEL)
     # From the number the customer called us on, else the channel's default line.
     recipient = ExternalIdentity(PHONE_CHANNEL, numbers.lines.get(number, DEFAULT_LINE), number)

@@ -327,3 +327,24 @@ async def test_nul_characters_anywhere_and_a_flood_of_references_are_stored(hub:
     [item] = [i for i in page["items"] if i["id"] == stored.interaction_id]
     assert item["external_message_id"] == "crafted@customer"
     assert item["attachments"][0]["content_type"] == "application/pdf"
+
+
+async def test_only_supervisors_put_calls_through_to_a_phone_not_their_own(hub: Hub) -> None:
+    double, conversation_id, contact_id = await _call(hub)
+    agent, _ = await _agent_token(hub, "client:noa")
+    boss, _ = await _agent_token(hub, "client:sam", Role.SUPERVISOR)
+    url = f"/api/v1/conversations/{conversation_id}/call-actions"
+    body = {"action": "connect", "params": {"to": "+19005550123"}}
+    refused = await hub.client.post(url, json=body, headers={"Authorization": f"Bearer {agent}"})
+    assert refused.status == 403 and (await refused.json())["error"] == "not_your_phone"
+    dialled = await hub.client.post(
+        f"/api/v1/contacts/{contact_id}/calls",
+        json={"agent": "+19005550123"},
+        headers={"Authorization": f"Bearer {agent}"},
+    )
+    assert dialled.status == 403 and double.actions == []
+    own = {"action": "connect", "params": {"to": "client:noa"}}
+    assert (await hub.client.post(url, json=own, headers={"Authorization": f"Bearer {agent}"})).status == 200
+    allowed = await hub.client.post(url, json=body, headers={"Authorization": f"Bearer {boss}"})
+    assert allowed.status == 200
+    assert [p["to"] for _, _, _, p in double.actions] == ["client:noa", "+19005550123"]
