@@ -250,3 +250,30 @@ async def note_channel_accounts(
     tbl = table(ChannelAccount)
     maker: Any = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     await conn.execute(maker(tbl).on_conflict_do_nothing(index_elements=["channel", "account"]), rows)
+
+
+async def bounced_bot_conversations(
+    conn: AsyncConnection, interaction_ids: Sequence[uuid.UUID], bot_channels: Collection[str]
+) -> list[tuple[uuid.UUID, uuid.UUID]]:
+    """(conversation, interaction) of bounces among these interactions in conversations the bot still
+    holds: the bot never answers machine mail, but a bounce says our answer never arrived."""
+    if not interaction_ids or not bot_channels:
+        return []
+    inter, convs = table(Interaction), table(Conversation)
+    rows = await conn.execute(
+        select(inter.c.conversation_id, inter.c.id, inter.c.details)
+        .join(convs, convs.c.id == inter.c.conversation_id)
+        .where(
+            inter.c.id.in_(interaction_ids),
+            inter.c.direction == "in",
+            convs.c.channel.in_(list(bot_channels)),
+            convs.c.handed_over_at.is_(None),
+            convs.c.assignee_id.is_(None),
+            convs.c.closed_at.is_(None),
+        )
+    )
+    return [
+        (as_uuid(row.conversation_id), as_uuid(row.id))
+        for row in rows
+        if isinstance(row.details, dict) and row.details.get("machine") == "bounce"
+    ]

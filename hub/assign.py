@@ -17,9 +17,11 @@ from crm_core.assignment import (
     Routed,
     assign_next,
     backlog,
+    bounced_bot_conversations,
     inbound_conversations,
     note_channel_accounts,
 )
+from crm_core.context import record_handover
 from crm_core.db import Database
 from hub.bus import Bus, Event, Subscription
 from hub.messages import utcnow
@@ -69,6 +71,7 @@ class AutoAssigner:
             async with self._db.writer.begin() as conn:
                 await note_channel_accounts(conn, created, utcnow())
         if interactions:
+            await self._hand_over_bounces(interactions)
             async with self._db.reader.connect() as conn:
                 waiting = await inbound_conversations(conn, interactions, bot_channels=self.bot_channels)
             for conversation_id in waiting:
@@ -79,6 +82,16 @@ class AutoAssigner:
                 await self.assign(uuid.UUID(event.payload["conversation_id"]))
         if any(e.name in SWEEP_EVENTS for e in events):
             await self.sweep()
+
+    async def _hand_over_bounces(self, interaction_ids: Sequence[uuid.UUID]) -> None:
+        """A bounce in a conversation the bot holds goes to people: the bot never answers machine mail."""
+        async with self._db.reader.connect() as conn:
+            bounced = await bounced_bot_conversations(conn, interaction_ids, self.bot_channels)
+        for conversation_id, interaction_id in bounced:
+            record = {"reason": "machine_mail_bounce", "interaction_id": str(interaction_id)}
+            async with self._db.writer.begin() as conn:
+                events = await record_handover(conn, conversation_id, record, utcnow())
+            self._pipeline.notify_committed(events)
 
     async def assign(self, conversation_id: uuid.UUID) -> Routed:
         """Give one conversation to the next free agent of its team, in its own transaction."""

@@ -13,8 +13,8 @@ from sqlalchemy import select
 from crm_core.accounts import create_agent
 from crm_core.context import record_handover
 from crm_core.models import Agent, AuditEntry, Role
-from hub.keys import ASSIGNER, DATABASE, PIPELINE
-from hub.messages import utcnow
+from hub.keys import ASSIGNER, DATABASE, INBOX, PIPELINE
+from hub.messages import ExternalIdentity, InboundKind, InboundMessage, utcnow
 from tests.hub.conftest import Hub
 from tests.hub.test_openapi import _check
 from tests.waiting import eventually
@@ -297,3 +297,30 @@ async def test_a_demoted_or_reset_agent_loses_their_sessions_at_once(hub: Hub) -
     assert (await hub.client.get("/api/v1/kept-aside")).status == 403  # now an agent
     assert (await _call(hub, "PUT", f"/agents/{ruth['id']}", {"password": "a new long password"}))[0] == 200
     assert (await hub.client.get("/api/v1/session")).status == 401
+
+
+async def test_a_bounce_on_a_bot_channel_goes_to_people(hub: Hub) -> None:
+    hub.app[ASSIGNER].bot_channels = frozenset({"api"})
+    quiet, bounce = await hub.app[INBOX].ingest(
+        [
+            InboundMessage(
+                identity=ExternalIdentity("api", "default", f"{kind}@example.com"),
+                external_message_id=f"{kind}-{uuid.uuid4().hex}",
+                thread_key=kind,
+                kind=InboundKind.EVENT,
+                received_at=utcnow(),
+                text="550 mailbox unavailable",
+                details={"machine": kind},
+            )
+            for kind in ("auto_reply", "bounce")
+        ]
+    )
+
+    async def handed_over() -> dict[str, Any] | None:
+        _status, conversation = await _call(hub, "GET", f"/conversations/{bounce.conversation_id}")
+        return conversation if conversation["handed_over_at"] else None
+
+    conversation = await eventually(handed_over, what="the bounce handed to people")
+    assert conversation["handover"]["reason"] == "machine_mail_bounce"
+    _status, other = await _call(hub, "GET", f"/conversations/{quiet.conversation_id}")
+    assert other["handed_over_at"] is None  # an auto-reply stays with nobody

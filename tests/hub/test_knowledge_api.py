@@ -254,6 +254,7 @@ async def test_machine_mail_is_never_answered_by_the_bot(kb_hub: Hub) -> None:
 
     await eventually(scored, timeout=WAIT, what="the auto-reply enriched")
     assert await _bot_turns(kb_hub, machine.conversation_id) == []
+    assert (await _conversation(kb_hub, machine.conversation_id))["handed_over_at"] is None
 
 
 async def test_the_bot_answers_a_caller_on_demand_only_when_confident_and_on_its_channels(
