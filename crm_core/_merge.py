@@ -39,7 +39,15 @@ _OWNED: dict[str, type[Any]] = {
     "cases": Case,
     "csat_responses": CsatResponse,
 }
-_FILLABLE = ("display_name", "email", "phone", "language", "organisation_id")
+_FILLABLE = (
+    "display_name",
+    "email",
+    "phone",
+    "verified_email",
+    "verified_phone",
+    "language",
+    "organisation_id",
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -218,26 +218,26 @@ def _owner_of(owners: dict[str, uuid.UUID], record: InboundRecord) -> uuid.UUID 
 
 
 def _verified_owners(conn: Connection, records: Sequence[InboundRecord]) -> dict[str, uuid.UUID]:
-    """Contacts who already have a verified number or address of these records (one per key)."""
+    """Contacts whose provider-verified number or address is one of these records' (one per key)."""
     phones = {r.phone for r in records if r.verified and r.phone}
     emails = {r.email.casefold() for r in records if r.verified and r.email}
     if not phones and not emails:
         return {}
     tbl = table(Contact)
+    # The verified columns, never the editable ones: a number typed into a contact by hand must not pull a
+    # stranger's messages into that customer's history.
+    phone, email = tbl.c.verified_phone, tbl.c.verified_email
     rows = conn.execute(
-        select(tbl.c.id, tbl.c.phone, tbl.c.email)
-        .where(
-            tbl.c.merged_into_id.is_(None),
-            or_(tbl.c.phone.in_(phones), func.lower(tbl.c.email).in_(emails)),
-        )
+        select(tbl.c.id, phone, email)
+        .where(tbl.c.merged_into_id.is_(None), or_(phone.in_(phones), func.lower(email).in_(emails)))
         .order_by(tbl.c.created_at)
     )
     owners: dict[str, uuid.UUID] = {}
     for row in rows:
-        if row.phone in phones:
-            owners.setdefault("phone:" + row.phone, row.id)
-        if row.email and row.email.casefold() in emails:
-            owners.setdefault("email:" + row.email.casefold(), row.id)
+        if row.verified_phone in phones:
+            owners.setdefault("phone:" + row.verified_phone, row.id)
+        if row.verified_email and row.verified_email.casefold() in emails:
+            owners.setdefault("email:" + row.verified_email.casefold(), row.id)
     return owners
 
 
@@ -284,6 +284,9 @@ def _contact_row(contact_id: uuid.UUID, record: InboundRecord, now: datetime) ->
         "display_name": record.display_name,
         "email": record.email,
         "phone": record.phone,
+        # Only what a provider vouched for decides where later verified traffic goes.
+        "verified_email": record.email if record.verified else None,
+        "verified_phone": record.phone if record.verified else None,
         "language": None,
         "organisation_id": None,
         "merged_into_id": None,

@@ -112,6 +112,10 @@ class Contact(Base):
     display_name: Mapped[str | None] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(320), index=True)
     phone: Mapped[str | None] = mapped_column(String(40), index=True)
+    verified_email: Mapped[str | None] = mapped_column(String(320), index=True)
+    """The address a provider vouched for (never a hand edit): verified traffic from it joins this contact."""
+    verified_phone: Mapped[str | None] = mapped_column(String(40), index=True)
+    """The number a provider vouched for (an SMS or WhatsApp sender's own): verified traffic from it joins."""
     language: Mapped[str | None] = mapped_column(String(16))
     organisation_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("organisations.id"), index=True)
     merged_into_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("contacts.id"))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
+from crm_core.contacts import update_contact
 from crm_core.db import Database, table
 from crm_core.ingest import InboundRecord, record_inbound
 from crm_core.models import ContactIdentity
@@ -114,3 +116,18 @@ async def test_the_last_inbound_time_never_moves_back_and_stop_start_are_recorde
     async with database.reader.connect() as conn:
         row = (await conn.execute(select(table(ContactIdentity)))).one()
     assert row.opted_out_at is None
+
+
+async def test_a_number_typed_into_a_contact_never_pulls_in_verified_traffic(database: Database) -> None:
+    [edited] = await _store(database, _record("api", "someone", "api-1"))
+    async with database.writer.begin() as conn:
+        await update_contact(conn, uuid.UUID(edited), {"phone": "+15551239999"}, actor="agent:x", now=NOW)
+    [stranger] = await _store(
+        database, _record("twilio_sms", "+15551239999", "SM9", phone="+15551239999", verified=True)
+    )
+    assert stranger != edited
+    # The stranger's own verified number is theirs from now on.
+    [again] = await _store(
+        database, _record("whatsapp_cloud", "+15551239999", "wamid.9", phone="+15551239999", verified=True)
+    )
+    assert again == stranger
