@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 from aiohttp import web
@@ -21,9 +22,11 @@ from channels.email.const import (
     RAW_CONTENT_TYPE,
     SECURITY_STARTTLS,
     SECURITY_TLS,
+    SMTP_TRY_LATER_TIMES,
 )
-from channels.email.imap import ImapMailbox, ImapPoller
-from channels.email.parse import Unparseable, parse_email, provider_id
+from channels.email.failures import FailureCounts, failure_reason
+from channels.email.imap import FetchedMail, ImapMailbox, ImapPoller
+from channels.email.parse import Unparseable, hashed_id, parse_email, provider_id
 from channels.email.receiver import SmtpReceiver, parse_listen
 from channels.email.smtp_out import SmtpSender
 from hub.contract import Channel, ChannelContext
@@ -55,6 +58,8 @@ class EmailSettings:
     imap_poll_s: float = DEFAULT_IMAP_POLL_S
     imap_ca_file: str | None = None
     """CA bundle to trust instead of the system's (a private CA)."""
+    imap_backfill_days: int = 0
+    """Without a checkpoint, read the mail of this many days back; 0: only mail that arrives from now on."""
     smtp_host: str | None = None
     smtp_port: int | None = None
     """Default: 465 for tls, 587 for starttls, 25 for none."""
@@ -84,6 +89,8 @@ def _check(settings: EmailSettings) -> tuple[str, str, tuple[str, int] | None]:
         raise ConfigError(f"{ENV_VAR_PREFIX}IMAP_PASSWORD", "required when IMAP_HOST is set")
     if settings.imap_poll_s <= 0:
         raise ConfigError(f"{ENV_VAR_PREFIX}IMAP_POLL_S", "must be positive")
+    if settings.imap_backfill_days < 0:
+        raise ConfigError(f"{ENV_VAR_PREFIX}IMAP_BACKFILL_DAYS", "must be 0 or more")
     return address, (settings.message_id_domain or domain).strip().lower(), listen
 
 
@@ -97,8 +104,10 @@ class EmailChannel(Channel[EmailSettings]):
         super().__init__(name, settings, context)
         self.account, self.domain, listen = _check(settings)
         self.receiver = (
-            SmtpReceiver(listen[0], listen[1], self.handle_raw, hostname=self.domain) if listen else None
+            SmtpReceiver(listen[0], listen[1], self.handle_received, hostname=self.domain) if listen else None
         )
+        self._refused = FailureCounts()
+        """451s answered per message received over SMTP (by Message-ID, else by its bytes' hash)."""
         self.poller = self._poller()
         self._poller_task: asyncio.Task[None] | None = None
         self._sender = self._smtp_sender()
@@ -118,8 +127,9 @@ class EmailChannel(Channel[EmailSettings]):
             security=s.imap_security,
             poll_s=s.imap_poll_s,
             ca_file=s.imap_ca_file,
+            backfill_days=s.imap_backfill_days,
         )
-        return ImapPoller(mailbox, self.context.state, self._deliver_polled)
+        return ImapPoller(mailbox, self.context.state, self.handle_fetched, self.keep_aside)
 
     def _smtp_sender(self) -> SmtpSender | None:
         s = self.settings
@@ -138,12 +148,17 @@ class EmailChannel(Channel[EmailSettings]):
     def webhook_routes(self) -> Sequence[web.RouteDef]:
         return []  # mail arrives by IMAP and SMTP, never by webhook
 
-    async def handle_raw(self, raw: bytes, *, uid: int | None = None) -> None:
+    async def handle_raw(
+        self, raw: bytes, *, uid: int | None = None, received_at: datetime | None = None
+    ) -> None:
         """The one path of every received message: parse, then store (or keep aside) and record reports.
 
-        Returns once committed; raises only when storing failed (the caller retries the message).
+        ``received_at`` is when the mail server received it (IMAP's INTERNALDATE); default, and at most, now
+        (a server clock ahead of ours must not date mail in the future). Returns once committed; raises only
+        when storing failed (the caller retries the message).
         """
-        received_at = utcnow()
+        now = utcnow()
+        received_at = now if received_at is None else min(received_at, now)
         try:
             if len(raw) > INLINE_PARSE_MAX_BYTES:  # a big message would hold the event loop up
                 parsed = await asyncio.to_thread(
@@ -152,20 +167,38 @@ class EmailChannel(Channel[EmailSettings]):
             else:
                 parsed = parse_email(raw, account=self.account, received_at=received_at)
         except Unparseable as err:
-            await self._keep_aside(raw, err.reason, uid)
+            await self.keep_aside(raw, err.reason, uid)
             return
         except Exception as err:  # task boundary: one message the parser cannot handle stops nothing
             log.exception("email: the parser failed on a message; keeping it aside")
-            await self._keep_aside(raw, f"parser error: {type(err).__name__}: {err}"[:_REASON_LIMIT], uid)
+            await self.keep_aside(raw, f"parser error: {type(err).__name__}: {err}"[:_REASON_LIMIT], uid)
             return
         await self.context.inbox.ingest([parsed.message])
         if parsed.report is not None:
             await self.context.inbox.record_delivery([parsed.report])
 
-    async def _deliver_polled(self, raw: bytes, uid: int) -> None:
-        await self.handle_raw(raw, uid=uid)
+    async def handle_fetched(self, mail: FetchedMail) -> None:
+        """A message read over IMAP, dated by the server's INTERNALDATE when it gave one."""
+        await self.handle_raw(mail.raw, uid=mail.uid, received_at=mail.internal_date)
 
-    async def _keep_aside(self, raw: bytes, reason: str, uid: int | None) -> None:
+    async def handle_received(self, raw: bytes) -> None:
+        """A message received over SMTP: raise (451) when it cannot be stored, but not forever.
+
+        A message that fails to store every time (not a database that is away, since keeping it aside
+        then fails too) would otherwise be retried by the sender for days and never reach anyone.
+        """
+        try:
+            await self.handle_raw(raw)
+        except Exception as err:
+            key = provider_id(raw) or hashed_id(raw)
+            failures = self._refused.add(key)
+            if failures <= SMTP_TRY_LATER_TIMES:
+                raise
+            await self.keep_aside(raw, failure_reason(err, failures), None)
+            self._refused.forget(key)
+
+    async def keep_aside(self, raw: bytes, reason: str, uid: int | None = None) -> None:
+        """Keep a message aside with the reason (and its IMAP UID as the label when it has no Message-ID)."""
         label = provider_id(raw) or (f"uid:{uid}" if uid is not None else None)
         log.warning("email: keeping aside %s: %s", label or "a message", reason)
         item = KeptAside(self.name, self.account, reason, raw, RAW_CONTENT_TYPE, utcnow(), label)

@@ -27,6 +27,17 @@ IMAP_RETRY_S: Final = 5.0
 IMAP_FETCH_BATCH: Final = 50
 SMTP_TIMEOUT_S: Final = 30.0
 RECEIVER_MAX_BYTES: Final = 32 * 1024 * 1024
+"""The largest message we take: the receiver refuses bigger ones (552); IMAP keeps them aside unread."""
+RECEIVER_CONCURRENCY: Final = 4
+"""Messages the SMTP receiver parses and stores at once; further sessions wait in DATA."""
+KEPT_HEADER_BYTES: Final = 64 * 1024
+"""How much of a too-large message's header IMAP fetches to keep aside (who sent it, its Message-ID)."""
+STORE_ATTEMPTS: Final = 3
+"""Failures to store the same IMAP message before it is kept aside with the error and passed."""
+SMTP_TRY_LATER_TIMES: Final = 3
+"""451s answered for the same message before the next failure keeps it aside and answers 250."""
+FAILURES_REMEMBERED: Final = 10_000
+"""Failure counts kept in memory (the oldest forgotten first), so that senders cannot grow them unbounded."""
 INLINE_PARSE_MAX_BYTES: Final = 256 * 1024
 """Larger messages are parsed in a worker thread (the stdlib parser takes ~10 ms per 100 KB)."""
 

@@ -22,6 +22,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -133,11 +134,12 @@ class Dovecot:
         imap.login(self.user, self.password)  # never over TLS, so that its logins are not counted as TLS
         return imap
 
-    def append(self, raw: bytes, mailbox: str = "INBOX") -> None:
-        """Deliver a message the way a mail client would store it (IMAP APPEND)."""
+    def append(self, raw: bytes, mailbox: str = "INBOX", *, internal_date: datetime | None = None) -> None:
+        """Store a message as a mail client would (IMAP APPEND), ``internal_date`` as its INTERNALDATE."""
         imap = self.client()
         try:
-            status, _ = imap.append(mailbox, None, None, raw)
+            when = imaplib.Time2Internaldate(internal_date) if internal_date is not None else None
+            status, _ = imap.append(mailbox, None, when, raw)
             assert status == "OK"
         finally:
             imap.logout()

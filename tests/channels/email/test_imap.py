@@ -1,14 +1,18 @@
-"""IMAP inbound against a real dovecot: IDLE, a UID checkpoint that survives restarts, retries."""
+"""IMAP inbound against a real dovecot: IDLE, a UID checkpoint that survives restarts, retries, where a
+mailbox without a checkpoint starts, INTERNALDATE, too-large mail, and mail that never stores."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, timedelta
 from typing import Any
 
 import pytest
 
 from channels.email.imap import ImapMailbox, ImapPoller, parse_checkpoint
+from hub.messages import utcnow
 from tests.channels.conftest import RecordingInbox
 from tests.channels.email.conftest import MemoryState, StartHub, make_channel
 from tests.channels.email.dovecot import Dovecot, running_dovecot
@@ -19,6 +23,8 @@ pytestmark = pytest.mark.slow
 
 # Long enough that only an IDLE push can bring mail in within a test's wait.
 NO_POLLING = {"imap_poll_s": 3600.0}
+POLLER_LOG = "channels.email.imap"
+WIRE_LOG = "aioimaplib.aioimaplib"  # logs every command it sends at DEBUG
 
 
 @pytest.fixture
@@ -34,8 +40,16 @@ def _settings(server: Dovecot, **extra: Any) -> dict[str, Any]:
         "imap_user": server.user,
         "imap_password": server.password,
         "imap_security": "none",
+        # The tests' mail is appended before the poller first connects: read the last day's.
+        "imap_backfill_days": 1,
         **extra,
     }
+
+
+def _mailbox(server: Dovecot, backfill_days: int = 1) -> ImapMailbox:
+    return ImapMailbox(
+        server.host, server.port, server.user, server.password, security="none", backfill_days=backfill_days
+    )
 
 
 def _ids(inbox: RecordingInbox) -> list[str]:
@@ -126,8 +140,8 @@ class FlakyInbox(RecordingInbox):
 
 async def test_a_failed_store_leaves_the_checkpoint_and_is_retried(dovecot: Dovecot) -> None:
     inbox, state = FlakyInbox(), MemoryState()
-    mailbox = ImapMailbox(dovecot.host, dovecot.port, dovecot.user, dovecot.password, security="none")
-    poller = ImapPoller(mailbox, state, _handler(inbox), retry_s=0.05)
+    mailbox = _mailbox(dovecot)
+    poller = ImapPoller(mailbox, state, *_handlers(inbox), retry_s=0.05)
     dovecot.append(mail("retry me", message_id="<f1@x>"))
     task = asyncio.create_task(poller.run_forever())
     try:
@@ -139,13 +153,10 @@ async def test_a_failed_store_leaves_the_checkpoint_and_is_retried(dovecot: Dove
         await asyncio.gather(task, return_exceptions=True)
 
 
-def _handler(inbox: RecordingInbox) -> Any:
+def _handlers(inbox: RecordingInbox) -> tuple[Any, Any]:
+    """The channel's (deliver, keep aside), for a poller made with test timings."""
     channel = make_channel(inbox)
-
-    async def deliver(raw: bytes, uid: int) -> None:
-        await channel.handle_raw(raw, uid=uid)
-
-    return deliver
+    return channel.handle_fetched, channel.keep_aside
 
 
 async def test_a_server_without_idle_is_polled(started: list[Any]) -> None:
@@ -195,3 +206,161 @@ async def test_through_the_hub_the_checkpoint_is_kept_in_its_state(
     assert email.channel.poller is not None and email.channel.context.state is not None
     value = await email.channel.context.state.get(email.channel.poller.mailbox.state_key)
     assert value is not None and value.endswith(":1")
+
+
+def _poller_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == POLLER_LOG]
+
+
+async def test_without_a_checkpoint_and_no_backfill_only_new_mail_is_read(
+    dovecot: Dovecot, started: list[Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger=POLLER_LOG)
+    dovecot.append(mail("years of history", message_id="<old1@x>"))
+    dovecot.append(mail("more history", message_id="<old2@x>"))
+    inbox, state = RecordingInbox(), MemoryState()
+    channel = make_channel(inbox, state, **_settings(dovecot, imap_backfill_days=0, **NO_POLLING))
+    await channel.start()
+    started.append(channel)
+
+    async def checkpointed() -> str | None:
+        return await state.get(channel.poller.mailbox.state_key) if channel.poller else None
+
+    # The checkpoint starts at UIDNEXT - 1, before anything is read.
+    assert (await eventually(checkpointed, what="the starting checkpoint")).endswith(":2")
+    await asyncio.sleep(0.3)  # let the poller enter IDLE
+    dovecot.append(mail("new", message_id="<new@x>"))
+    await eventually(_count(inbox, 1), what="the new mail")
+    assert _ids(inbox) == ["new@x"] and inbox.kept == []
+    [started_line] = [line for line in _poller_lines(caplog) if "no checkpoint" in line]
+    assert "only mail that arrives from now on (after UID 2)" in started_line
+    assert "SWITCHBOARD_EMAIL_IMAP_BACKFILL_DAYS" in started_line
+
+
+async def test_without_a_checkpoint_the_backfill_days_are_read_dated_by_internaldate(
+    dovecot: Dovecot, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger=POLLER_LOG)
+    now = utcnow().replace(microsecond=0)
+    three_days_ago = now - timedelta(days=3)
+    dovecot.append(mail("ten days old", message_id="<b1@x>"), internal_date=now - timedelta(days=10))
+    dovecot.append(mail("three days old", message_id="<b2@x>"), internal_date=three_days_ago)
+    # Old mail moved into the mailbox later: a higher UID, but its INTERNALDATE is still old.
+    dovecot.append(mail("moved in, old", message_id="<b3@x>"), internal_date=now - timedelta(days=30))
+    dovecot.append(mail("today", message_id="<b4@x>"))
+    inbox, state = RecordingInbox(), MemoryState()
+    mailbox = _mailbox(dovecot, backfill_days=5)
+    task = asyncio.create_task(ImapPoller(mailbox, state, *_handlers(inbox), retry_s=0.05).run_forever())
+    try:
+        await eventually(_count(inbox, 2), what="the mail of the last five days")
+
+        async def done() -> bool:
+            return (await state.get(mailbox.state_key) or "").endswith(":4")
+
+        await eventually(done, what="the checkpoint past the last message")
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert _ids(inbox) == ["b2@x", "b4@x"]
+    # Dated by when the server received it, not when we read it (nor by the Date header, of 2024).
+    assert inbox.messages[0].received_at == three_days_ago.astimezone(UTC)
+    assert now - timedelta(minutes=5) < inbox.messages[1].received_at <= utcnow()
+    [started_line] = [line for line in _poller_lines(caplog) if "no checkpoint" in line]
+    assert "the 2 messages of the last 5 days (from UID 2)" in started_line
+
+
+async def test_a_message_over_the_size_limit_is_kept_aside_without_downloading_it(
+    dovecot: Dovecot, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger=WIRE_LOG)
+    big = mail("x" * 5000 + "THE BODY", message_id="<big@x>")
+    dovecot.append(mail("small before", message_id="<s1@x>"))
+    dovecot.append(big)
+    dovecot.append(mail("small after", message_id="<s2@x>"))
+    inbox, state = RecordingInbox(), MemoryState()
+    mailbox = _mailbox(dovecot)
+    poller = ImapPoller(mailbox, state, *_handlers(inbox), retry_s=0.05, max_bytes=4000)
+    task = asyncio.create_task(poller.run_forever())
+    try:
+        await eventually(_count(inbox, 3), what="all three handled")
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert _ids(inbox) == ["s1@x", "s2@x"]
+    [kept] = inbox.kept
+    assert (kept.reason, kept.provider_id) == (f"too large: {len(big)} bytes", "big@x")
+    assert kept.body == big[: big.index(b"\r\n\r\n") + 4]  # its header only
+    assert (await state.get(mailbox.state_key) or "").endswith(":3")
+    sent = [r.getMessage() for r in caplog.records if r.name == WIRE_LOG and "Sending" in r.getMessage()]
+    fetched = [line for line in sent if "FETCH 2 " in line]
+    assert fetched and all("BODY.PEEK[HEADER]<0." in line for line in fetched)
+
+
+class BrokenInbox(RecordingInbox):
+    """Never stores one message (as a row the database refuses); counts the attempts."""
+
+    attempts: int = 0
+
+    async def ingest(self, messages: Any) -> Any:
+        if any(m.external_message_id == "poison@x" for m in messages):
+            self.attempts += 1
+            raise ValueError("A string literal cannot contain NUL (0x00) characters.")
+        return await super().ingest(messages)
+
+
+async def test_a_message_that_never_stores_is_kept_aside_after_three_failures(dovecot: Dovecot) -> None:
+    inbox, state = BrokenInbox(), MemoryState()
+    dovecot.append(mail("cannot be stored", message_id="<poison@x>"))
+    dovecot.append(mail("behind it", message_id="<behind@x>"))
+    mailbox = _mailbox(dovecot)
+    task = asyncio.create_task(ImapPoller(mailbox, state, *_handlers(inbox), retry_s=0.05).run_forever())
+    try:
+        await eventually(_count(inbox, 2), what="the poison message kept aside and the next stored")
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert inbox.attempts == 3
+    [kept] = inbox.kept
+    assert kept.provider_id == "poison@x"
+    assert kept.reason == (
+        "could not be stored (3 attempts): ValueError: A string literal cannot contain NUL (0x00) characters."
+    )
+    assert kept.body.startswith(b"From: ")
+    assert _ids(inbox) == ["behind@x"]
+    assert (await state.get(mailbox.state_key) or "").endswith(":2")
+
+
+class AwayInbox(RecordingInbox):
+    """A database that is away for a while: every call to store or keep aside fails, then all work."""
+
+    calls_failing: int = 8
+
+    def _away(self) -> bool:
+        if self.calls_failing:
+            self.calls_failing -= 1
+            return True
+        return False
+
+    async def ingest(self, messages: Any) -> Any:
+        if self._away():
+            raise ConnectionError("database unavailable")
+        return await super().ingest(messages)
+
+    async def keep_aside(self, items: Any) -> None:
+        if self._away():
+            raise ConnectionError("database unavailable")
+        await super().keep_aside(items)
+
+
+async def test_a_database_away_longer_than_three_attempts_keeps_nothing_aside(dovecot: Dovecot) -> None:
+    inbox, state = AwayInbox(), MemoryState()
+    dovecot.append(mail("wait for the database", message_id="<away@x>"))
+    mailbox = _mailbox(dovecot)
+    task = asyncio.create_task(ImapPoller(mailbox, state, *_handlers(inbox), retry_s=0.05).run_forever())
+    try:
+        await eventually(_count(inbox, 1), what="the message stored once the database is back")
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert inbox.calls_failing == 0 and inbox.kept == []  # 5 failed stores, 3 failed keep-asides
+    assert _ids(inbox) == ["away@x"]

@@ -79,6 +79,7 @@ async def test_implicit_tls_trusting_the_ca_file_ingests_and_checkpoints(
         imap_password=tls_dovecot.password,
         imap_ca_file=ca_file,
         imap_poll_s="3600",
+        imap_backfill_days="1",  # the mail is there before the first connection
     )
 
     async def stored() -> bool:
@@ -108,6 +109,7 @@ async def test_starttls_trusting_the_ca_file_ingests_checkpoints_and_idles(
         imap_security="starttls",
         imap_ca_file=ca_file,
         imap_poll_s=3600.0,  # only an IDLE push (over the upgraded connection) brings the second mail
+        imap_backfill_days=1,  # the first mail is there before the first connection
     )
     tls_dovecot.append(mail("before start", message_id="<s1@x>"))
     await channel.start()
@@ -137,7 +139,7 @@ async def test_an_untrusted_certificate_is_refused_and_retried(
     # No CA file: the system's trust store, which does not know the test CA.
     mailbox = ImapMailbox(tls_dovecot.host, port, tls_dovecot.user, tls_dovecot.password, security=security)
     inbox, state = RecordingInbox(), MemoryState()
-    task = asyncio.create_task(ImapPoller(mailbox, state, _deliver_to(inbox), retry_s=0.05).run_forever())
+    task = asyncio.create_task(ImapPoller(mailbox, state, *_handlers(inbox), retry_s=0.05).run_forever())
     try:
         lines = await eventually(
             _logged(caplog, "certificate is not trusted", n=3), what="three refused attempts"
@@ -182,7 +184,7 @@ async def test_starttls_not_offered_fails_without_sending_the_password(
         security="starttls",
     )
     inbox, state = RecordingInbox(), MemoryState()
-    task = asyncio.create_task(ImapPoller(mailbox, state, _deliver_to(inbox), retry_s=0.05).run_forever())
+    task = asyncio.create_task(ImapPoller(mailbox, state, *_handlers(inbox), retry_s=0.05).run_forever())
     try:
         lines = await eventually(_logged(caplog, "STARTTLS", n=2), what="two refused attempts")
         assert not task.done()
@@ -200,10 +202,7 @@ async def test_starttls_not_offered_fails_without_sending_the_password(
     )
 
 
-def _deliver_to(inbox: RecordingInbox) -> Any:
+def _handlers(inbox: RecordingInbox) -> tuple[Any, Any]:
+    """The channel's (deliver, keep aside), for a poller made with test timings."""
     channel = make_channel(inbox)
-
-    async def deliver(raw: bytes, uid: int) -> None:
-        await channel.handle_raw(raw, uid=uid)
-
-    return deliver
+    return channel.handle_fetched, channel.keep_aside

@@ -40,6 +40,19 @@ def test_defaults_follow_the_security_setting() -> None:
         "tls",
     )
     assert poller.mailbox.state_key == "imap:support@example.com@imap.example.com:993/INBOX"
+    assert poller.mailbox.backfill_days == 0  # only mail that arrives from now on
+
+
+def test_backfill_days_reach_the_poller() -> None:
+    channel = _build(
+        {
+            "SWITCHBOARD_EMAIL_ADDRESS": "s@x.com",
+            "SWITCHBOARD_EMAIL_IMAP_HOST": "imap.x.com",
+            "SWITCHBOARD_EMAIL_IMAP_PASSWORD": "x",
+            "SWITCHBOARD_EMAIL_IMAP_BACKFILL_DAYS": "14",
+        }
+    )
+    assert channel.poller.mailbox.backfill_days == 14  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(
@@ -57,6 +70,14 @@ def test_defaults_follow_the_security_setting() -> None:
         (
             {"SWITCHBOARD_EMAIL_ADDRESS": "s@x.com", "SWITCHBOARD_EMAIL_SMTP_SECURITY": "ssl3"},
             "SWITCHBOARD_EMAIL_SMTP_SECURITY",
+        ),
+        (
+            {"SWITCHBOARD_EMAIL_ADDRESS": "s@x.com", "SWITCHBOARD_EMAIL_IMAP_BACKFILL_DAYS": "-1"},
+            "SWITCHBOARD_EMAIL_IMAP_BACKFILL_DAYS",
+        ),
+        (
+            {"SWITCHBOARD_EMAIL_ADDRESS": "s@x.com", "SWITCHBOARD_EMAIL_IMAP_BACKFILL_DAYS": "a week"},
+            "SWITCHBOARD_EMAIL_IMAP_BACKFILL_DAYS",
         ),
     ],
 )
