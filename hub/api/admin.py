@@ -32,7 +32,7 @@ from crm_core.errors import NotFoundError
 from crm_core.events import StoredEvent
 from crm_core.models import Availability, Role
 from hub.api.auth import TOKEN_CACHE, Principal, require_role
-from hub.api.params import json_body, path_id, respond
+from hub.api.params import body_id, json_body, optional_body_id, path_id, respond
 from hub.errors import BadRequest, Conflict, NotFound
 from hub.keys import DATABASE, PIPELINE
 from hub.messages import utcnow
@@ -56,24 +56,6 @@ def _text(body: dict[str, Any], name: str, *, required: bool, limit: int = 200) 
     if len(value) > limit:
         raise BadRequest(f"{name} is longer than {limit} characters", code="invalid_field")
     return value.strip()
-
-
-def _uuid(value: Any, name: str) -> uuid.UUID:
-    if not isinstance(value, str):
-        raise BadRequest(f"{name} must hold ids", code="invalid_field")
-    try:
-        return uuid.UUID(value)
-    except ValueError as err:
-        raise BadRequest(f"{name} must hold ids", code="invalid_field") from err
-
-
-def _id_or_none(body: dict[str, Any], name: str) -> uuid.UUID | None:
-    value = body.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise BadRequest(f"{name} must be an id or null", code="invalid_field")
-    return _uuid(value, name)
 
 
 def _agent_changes(body: dict[str, Any]) -> dict[str, Any]:
@@ -105,7 +87,7 @@ def _agent_changes(body: dict[str, Any]) -> dict[str, Any]:
         teams = body["teams"]
         if not isinstance(teams, list):
             raise BadRequest("teams must be a list of team ids", code="invalid_field")
-        changes["teams"] = [_uuid(t, "teams") for t in teams]
+        changes["teams"] = [body_id(t, "teams") for t in teams]
     if "skills" in body:
         changes["skills"] = _skill_levels(body["skills"])
     return changes
@@ -119,7 +101,7 @@ def _skill_levels(skills: Any) -> dict[uuid.UUID, int]:
         level = item.get("level", 1) if isinstance(item, dict) else None
         if not isinstance(level, int) or isinstance(level, bool) or not 1 <= level <= 5:
             raise BadRequest("each skill needs an id and a level from 1 to 5", code="invalid_field")
-        levels[_uuid(item.get("id"), "skills")] = level
+        levels[body_id(item.get("id"), "skills")] = level
     return levels
 
 
@@ -296,7 +278,7 @@ async def channel_account_create(request: web.Request) -> web.Response:
     channel = _text(body, "channel", required=True, limit=40) or ""
     account = _text(body, "account", required=True) or ""
     display_name = _text(body, "display_name", required=False)
-    team = _id_or_none(body, "default_team_id")
+    team = optional_body_id(body, "default_team_id")
     item = await _write(
         request,
         lambda conn: add_channel_account(
@@ -320,7 +302,7 @@ async def channel_account_update(request: web.Request) -> web.Response:
     if "display_name" in body:
         changes["display_name"] = _text(body, "display_name", required=False)
     if "default_team_id" in body:
-        changes["default_team_id"] = _id_or_none(body, "default_team_id")
+        changes["default_team_id"] = optional_body_id(body, "default_team_id")
     item_id = path_id(request)
     item = await _announce(
         request,

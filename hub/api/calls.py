@@ -14,7 +14,7 @@ from crm_core.conversations import get_conversation
 from crm_core.errors import NotFoundError
 from crm_core.outbox import reply_target
 from hub.api.auth import Principal, require_role
-from hub.api.params import json_body, path_id, respond
+from hub.api.params import json_body, optional_body_id, path_id, respond
 from hub.contract import Channel
 from hub.errors import BadRequest, Conflict, Forbidden, NotFound
 from hub.keys import DATABASE, OUTBOX
@@ -121,11 +121,7 @@ async def contact_call(request: web.Request) -> web.Response:
     principal = require_role(request, *PEOPLE)
     contact_id = path_id(request)
     body = await json_body(request)
-    identity_id = body.get("identity_id")
-    try:
-        wanted = None if identity_id is None else uuid.UUID(str(identity_id))
-    except ValueError as err:
-        raise BadRequest("identity_id is not a valid id", code="invalid_field") from err
+    wanted = optional_body_id(body, "identity_id")
     async with request.config_dict[DATABASE].reader.connect() as conn:
         try:
             numbers = await numbers_of(conn, contact_id, wanted)

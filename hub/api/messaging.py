@@ -25,7 +25,7 @@ from crm_core.media import Upload, get_upload, public_upload, store_upload
 from crm_core.models_messaging import StoredMedia
 from crm_core.outbox import ReplyDraft, list_dead, replay_dead
 from hub.api.auth import require_role
-from hub.api.params import json_body, path_id, query_int, respond
+from hub.api.params import body_id, json_body, optional_body_id, path_id, query_int, respond
 from hub.errors import BadRequest, NotFound, SwitchboardError
 from hub.keys import DATABASE, MEDIA, OUTBOX, SETTINGS
 from hub.messages import utcnow
@@ -64,13 +64,6 @@ def _optional(body: Mapping[str, Any], name: str, kind: type, what: str) -> Any:
     return value
 
 
-def _stored_id(value: Any, index: int) -> str:
-    try:
-        return str(uuid.UUID(value))
-    except (TypeError, ValueError, AttributeError) as err:
-        raise BadRequest(f"attachments[{index}].stored_id is not an id", code="invalid_field") from err
-
-
 def _attachments(body: Mapping[str, Any]) -> list[dict[str, Any]]:
     what = "a list of {stored_id} (uploaded files) or {url, content_type, filename?}"
     items = _optional(body, "attachments", list, what) or []
@@ -79,7 +72,7 @@ def _attachments(body: Mapping[str, Any]) -> list[dict[str, Any]]:
     out = []
     for index, item in enumerate(items):
         if isinstance(item, dict) and item.get("stored_id") is not None:
-            out.append({"stored_id": _stored_id(item["stored_id"], index)})
+            out.append({"stored_id": str(body_id(item["stored_id"], f"attachments[{index}].stored_id"))})
             continue
         if not isinstance(item, dict) or not isinstance(item.get("url"), str):
             raise BadRequest(f"attachments[{index}] needs a stored_id or a url", code="invalid_field")
@@ -156,23 +149,15 @@ def _draft(
     )
 
 
-def _identity_id(body: Mapping[str, Any]) -> uuid.UUID | None:
-    raw = _optional(body, "identity_id", str, "a string")
-    if raw is None:
-        return None
-    try:
-        return uuid.UUID(raw)
-    except ValueError as err:
-        raise BadRequest("identity_id is not a valid id", code="invalid_field") from err
-
-
 async def conversation_message(request: web.Request) -> web.Response:
     """Reply (queued for the outbox) or add a private note; answers 202 with the interaction."""
     principal = require_role(request, *ANY_ROLE)
     body = await json_body(request)
     attachments = _attachments(body)
     draft = _draft(request, body, principal.agent_id, await _with_uploads(request, attachments))
-    queued = await request.config_dict[OUTBOX].queue(path_id(request), draft, identity_id=_identity_id(body))
+    queued = await request.config_dict[OUTBOX].queue(
+        path_id(request), draft, identity_id=optional_body_id(body, "identity_id")
+    )
     return respond(
         {
             "interaction_id": queued.interaction_id,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -14,8 +14,10 @@ from aiohttp import web
 from hub.errors import BadRequest, NotFound
 
 __all__ = [
+    "body_id",
     "json_body",
     "next_page",
+    "optional_body_id",
     "path_id",
     "query_choice",
     "query_cursor",
@@ -65,6 +67,22 @@ def query_datetime(request: web.Request, name: str) -> datetime | None:
     if value.tzinfo is None:
         raise _invalid(name, "needs a time zone offset")
     return value
+
+
+def body_id(value: Any, name: str) -> uuid.UUID:
+    """An id given in a JSON body (a string); BadRequest naming ``name`` otherwise."""
+    if isinstance(value, str):
+        try:
+            return uuid.UUID(value)
+        except ValueError:
+            pass
+    raise BadRequest(f"{name} must be an id (a string)", code="invalid_field")
+
+
+def optional_body_id(body: Mapping[str, Any], name: str) -> uuid.UUID | None:
+    """The id under ``name`` in a JSON body; None when absent or null."""
+    value = body.get(name)
+    return None if value is None else body_id(value, name)
 
 
 def query_uuid(request: web.Request, name: str) -> uuid.UUID | None:

@@ -14,7 +14,7 @@ from crm_core.models import ConversationStatus
 from crm_core.outbox import ReplyDraft
 from crm_core.work import assign, change_status
 from hub.api.auth import Principal, require_role
-from hub.api.params import json_body, path_id, respond
+from hub.api.params import json_body, optional_body_id, path_id, respond
 from hub.errors import BadRequest, Conflict, NotFound
 from hub.keys import DATABASE, OUTBOX, PIPELINE
 from hub.messages import utcnow
@@ -25,19 +25,11 @@ ANY_ROLE = ("agent", "supervisor", "admin", "service")
 
 
 def _id(body: dict[str, Any], name: str, principal: Principal) -> uuid.UUID | None:
-    value = body.get(name)
-    if value is None:
-        return None
-    if value == "me" and name == "agent_id":
+    if body.get(name) == "me" and name == "agent_id":
         if principal.agent_id is None:
             raise BadRequest("this token belongs to no agent: name the agent_id", code="invalid_field")
         return uuid.UUID(principal.agent_id)
-    if not isinstance(value, str):
-        raise BadRequest(f"{name} must be a string id", code="invalid_field")
-    try:
-        return uuid.UUID(value)
-    except ValueError as err:
-        raise BadRequest(f"{name} is not a valid id", code="invalid_field") from err
+    return optional_body_id(body, name)
 
 
 async def _write(request: web.Request, work: Any, *args: Any, **kwargs: Any) -> None:
