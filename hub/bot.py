@@ -20,8 +20,9 @@ from hub.outbox import Outbox
 from hub.pipeline import IngestPipeline
 from hub.suggest import SMS_SIZED, customer_of, evidence_of
 from knowledge.bot import BotDecision, BotPolicy, Evidence
-from knowledge.generate import ChatCompletionsClient, answer_with_fallback
+from knowledge.generate import Answer, ChatCompletionsClient, answer_with_fallback
 from knowledge.handoff import COUNTER_EXEMPLARS, EXEMPLARS, HandoffDetector, flatten_exemplars
+from knowledge.replies import CustomerDetails
 
 __all__ = ["Bot"]
 
@@ -76,14 +77,7 @@ class Bot:
         if context is None or not self._in_charge(context) or context.last_inbound_id != interaction_id:
             return None
         language = context.contact_language or guess_language(text)
-        hits = await self._kb.search_vector(text, vector, prefer_language=language, k=3)
-        evidence = [evidence_of(h) for h in hits]
-        decision = self.policy.decide(
-            text,
-            evidence,
-            self.handoff.detect(text, vector),
-            bot_turns_since_customer=context.bot_turns_since_customer,
-        )
+        evidence, decision = await self._decide(text, vector, language, context.bot_turns_since_customer)
         if decision.action == "answer":
             await self._answer(context, interaction_id, text, evidence, decision, language)
         elif decision.action == "handoff":
@@ -115,19 +109,40 @@ class Bot:
             return None
         vector = (await self._kb.models.encode([question]))[0]
         language = language or guess_language(question)
-        hits = await self._kb.search_vector(question, vector, prefer_language=language, k=3)
-        evidence = [evidence_of(h) for h in hits]
-        decision = self.policy.decide(
-            question, evidence, self.handoff.detect(question, vector), bot_turns_since_customer=0
-        )
+        evidence, decision = await self._decide(question, vector, language, 0)
         if decision.action != "answer":
             log.info("bot would not answer on %s: %s", channel, decision.reason)
             return None
+        # Spoken answers are short: the article's SMS-sized variant when it has one.
+        answer, cited = await self._draft(question, evidence, decision, language, customer=None, sms=True)
+        return BotAnswer(answer.customer_text, decision.confidence, cited.language, cited.title)
+
+    async def _decide(
+        self, text: str, vector: NDArray[np.float32], language: str, bot_turns: int
+    ) -> tuple[list[Evidence], BotDecision]:
+        """Retrieve for ``text`` and let the policy answer, hand over or stay silent."""
+        hits = await self._kb.search_vector(text, vector, prefer_language=language, k=3)
+        evidence = [evidence_of(h) for h in hits]
+        handoff = self.handoff.detect(text, vector)
+        return evidence, self.policy.decide(text, evidence, handoff, bot_turns_since_customer=bot_turns)
+
+    async def _draft(
+        self,
+        text: str,
+        evidence: Sequence[Evidence],
+        decision: BotDecision,
+        language: str,
+        *,
+        customer: CustomerDetails | None,
+        sms: bool,
+    ) -> tuple[Answer, Evidence]:
+        """The answer from the article the decision cites (generated, else extractive), and that article."""
         cited = decision.evidence or evidence[0]
         ranked = [cited, *(e for e in evidence if e is not cited)]
-        # Spoken answers are short: the article's SMS-sized variant when it has one.
-        answer = await answer_with_fallback(self.generator, question, ranked, language=language, sms=True)
-        return BotAnswer(answer.customer_text, decision.confidence, cited.language, cited.title)
+        answer = await answer_with_fallback(
+            self.generator, text, ranked, language=language, customer=customer, sms=sms
+        )
+        return answer, cited
 
     async def _answer(
         self,
@@ -138,13 +153,11 @@ class Bot:
         decision: BotDecision,
         language: str,
     ) -> None:
-        cited = decision.evidence or evidence[0]
-        ranked = [cited, *(e for e in evidence if e is not cited)]
-        answer = await answer_with_fallback(
-            self.generator,
+        answer, cited = await self._draft(
             text,
-            ranked,
-            language=language,
+            evidence,
+            decision,
+            language,
             customer=customer_of(context),
             sms=context.channel in SMS_SIZED,
         )
