@@ -13,6 +13,7 @@ import shutil
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +22,11 @@ import pytest
 import pytest_asyncio
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from sqlalchemy import insert
 
 from channels.api.parse import sign
 from crm_core.accounts import create_agent, create_token
-from crm_core.models import Role
+from crm_core.models import Agreement, Role, SlaTier
 from hub.app import create_app
 from hub.keys import DATABASE
 from hub.messages import utcnow
@@ -162,6 +164,54 @@ async def start_hub_server(
     return server
 
 
+async def add_people(app: web.Application) -> tuple[str, Person, Person]:
+    """An admin token, the agent Dana and the supervisor Sam (who sign in with PASSWORD)."""
+    now = utcnow()
+    async with app[DATABASE].writer.begin() as conn:
+        token, _ = await create_token(conn, name="console-test", role=Role.ADMIN, now=now)
+        people = [
+            await create_agent(conn, name=name, email=email, role=role, password=PASSWORD, now=now)
+            for name, email, role in (
+                ("Dana Agent", "dana@example.com", Role.AGENT),
+                ("Sam Supervisor", "sam@example.com", Role.SUPERVISOR),
+            )
+        ]
+    agent, boss = (Person(str(p.id), p.name, p.email) for p in people)
+    return token, agent, boss
+
+
+async def add_agreement(
+    app: web.Application,
+    contact_id: str,
+    *,
+    product: str,
+    ends_in_days: int,
+    payment_status: str = "current",
+    entitlements: tuple[str, ...] = (),
+) -> str:
+    """An agreement of the contact on a new SLA tier; its tier's name."""
+    tier = f"gold-{uuid.uuid4().hex[:6]}"
+    async with app[DATABASE].writer.begin() as conn:
+        await conn.execute(
+            insert(SlaTier).values(name=tier, first_response_seconds=3600, resolution_seconds=86400)
+        )
+        await conn.execute(
+            insert(Agreement).values(
+                id=uuid.uuid4(),
+                contact_id=uuid.UUID(contact_id),
+                product=product,
+                sla_tier=tier,
+                entitlements=list(entitlements),
+                payment_plan="monthly",
+                payment_status=payment_status,
+                starts_on=date.today() - timedelta(days=300),
+                ends_on=date.today() + timedelta(days=ends_in_days),
+                created_at=utcnow(),
+            )
+        )
+    return tier
+
+
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def console_hub(
     tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path, callback: CallbackRecorder
@@ -169,27 +219,7 @@ async def console_hub(
     server = await start_hub_server(
         tmp_path_factory, sqlite_template, "console-hub", {"SWITCHBOARD_API_CALLBACK_URL": callback.url}
     )
-    app = server.app
-    now = utcnow()
-    async with app[DATABASE].writer.begin() as conn:
-        agent = await create_agent(
-            conn, name="Dana Agent", email="dana@example.com", role=Role.AGENT, password=PASSWORD, now=now
-        )
-        boss = await create_agent(
-            conn,
-            name="Sam Supervisor",
-            email="sam@example.com",
-            role=Role.SUPERVISOR,
-            password=PASSWORD,
-            now=now,
-        )
-        token, _ = await create_token(conn, name="console-test", role=Role.ADMIN, now=now)
-    yield ConsoleHub(
-        server=server,
-        token=token,
-        agent=Person(str(agent.id), agent.name, agent.email),
-        supervisor=Person(str(boss.id), boss.name, boss.email),
-    )
+    yield ConsoleHub(server, *await add_people(server.app))
     await server.close()
 
 

@@ -10,12 +10,15 @@ from typing import Any
 
 import pytest
 from playwright.async_api import expect
-from sqlalchemy import insert
 
-from crm_core.models import Agreement, SlaTier
-from hub.keys import DATABASE
-from hub.messages import utcnow
-from tests.console.conftest import CallbackRecorder, ConsoleHub, eventually, screenshot_path, sign_in
+from tests.console.conftest import (
+    CallbackRecorder,
+    ConsoleHub,
+    add_agreement,
+    eventually,
+    screenshot_path,
+    sign_in,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
 
@@ -119,25 +122,14 @@ async def test_assign_transfer_resolve(page: Any, console_hub: ConsoleHub) -> No
 
 async def _add_agreement(hub: ConsoleHub, contact_id: str, *, ends_in_days: int) -> str:
     product = new_name("Fibre 500")
-    tier = f"gold-{uuid.uuid4().hex[:6]}"
-    async with hub.app[DATABASE].writer.begin() as conn:
-        await conn.execute(
-            insert(SlaTier).values(name=tier, first_response_seconds=3600, resolution_seconds=86400)
-        )
-        await conn.execute(
-            insert(Agreement).values(
-                id=uuid.uuid4(),
-                contact_id=uuid.UUID(contact_id),
-                product=product,
-                sla_tier=tier,
-                entitlements=["priority_support"],
-                payment_plan="monthly",
-                payment_status="overdue",
-                starts_on=date.today() - timedelta(days=300),
-                ends_on=date.today() + timedelta(days=ends_in_days),
-                created_at=utcnow(),
-            )
-        )
+    await add_agreement(
+        hub.app,
+        contact_id,
+        product=product,
+        ends_in_days=ends_in_days,
+        payment_status="overdue",
+        entitlements=("priority_support",),
+    )
     return product
 
 

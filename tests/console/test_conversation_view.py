@@ -24,18 +24,17 @@ from playwright.async_api import expect
 from sqlalchemy import insert, select
 
 from channels.api.parse import sign
-from crm_core.accounts import create_agent, create_token
 from crm_core.canned import create_canned
-from crm_core.models import Agreement, AuditEntry, ContactIdentity, Role, SlaTier
+from crm_core.models import AuditEntry, ContactIdentity
 from hub.keys import DATABASE
 from hub.messages import utcnow
 from tests.channels.twilio_sms.fake_twilio import FakeTwilio, signed_form
 from tests.console.conftest import (
-    PASSWORD,
     SECRET,
     CallbackRecorder,
     ConsoleHub,
-    Person,
+    add_agreement,
+    add_people,
     eventually,
     screenshot_path,
     sign_in,
@@ -155,20 +154,9 @@ async def view_hub(
     env = {"SWITCHBOARD_API_CALLBACK_URL": callback.url, **twilio.env()}
     server = await start_hub_server(tmp_path_factory, sqlite_template, "conversation-view-hub", env)
     app = server.app
+    token, agent, boss = await add_people(app)
     now = utcnow()
     async with app[DATABASE].writer.begin() as conn:
-        agent = await create_agent(
-            conn, name="Dana Agent", email="dana@example.com", role=Role.AGENT, password=PASSWORD, now=now
-        )
-        boss = await create_agent(
-            conn,
-            name="Sam Supervisor",
-            email="sam@example.com",
-            role=Role.SUPERVISOR,
-            password=PASSWORD,
-            now=now,
-        )
-        token, _ = await create_token(conn, name="view-test", role=Role.ADMIN, now=now)
         for shortcut, title, text in (
             (
                 "renew",
@@ -182,12 +170,7 @@ async def view_hub(
             await create_canned(
                 conn, shortcut=shortcut, title=title, text=text, language="en", actor="test", now=now
             )
-    hub = ViewHub(
-        server=server,
-        token=token,
-        agent=Person(str(agent.id), agent.name, agent.email),
-        supervisor=Person(str(boss.id), boss.name, boss.email),
-    )
+    hub = ViewHub(server=server, token=token, agent=agent, supervisor=boss)
     hub.twilio = twilio
     yield hub
     await server.close()
@@ -206,26 +189,7 @@ async def open_conversation(page: Any, name: str, channel: str = "api") -> None:
 
 
 async def _add_agreement(hub: ViewHub, contact_id: str, product: str, ends_in_days: int) -> str:
-    tier = f"gold-{uuid.uuid4().hex[:6]}"
-    async with hub.app[DATABASE].writer.begin() as conn:
-        await conn.execute(
-            insert(SlaTier).values(name=tier, first_response_seconds=3600, resolution_seconds=86400)
-        )
-        await conn.execute(
-            insert(Agreement).values(
-                id=uuid.uuid4(),
-                contact_id=uuid.UUID(contact_id),
-                product=product,
-                sla_tier=tier,
-                entitlements=[],
-                payment_plan="monthly",
-                payment_status="current",
-                starts_on=date.today() - timedelta(days=300),
-                ends_on=date.today() + timedelta(days=ends_in_days),
-                created_at=utcnow(),
-            )
-        )
-    return tier
+    return await add_agreement(hub.app, contact_id, product=product, ends_in_days=ends_in_days)
 
 
 async def _customer_on_api_and_sms(hub: ViewHub, name: str) -> tuple[dict[str, Any], str]:
