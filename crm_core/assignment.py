@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from crm_core._jsonsql import as_uuid
 from crm_core.audit import audit
+from crm_core.context import MACHINE_MAIL_FOR_PEOPLE, machine_mail
 from crm_core.db import new_id, table
 from crm_core.errors import NotFoundError
 from crm_core.events import EventDraft, StoredEvent, add_events
@@ -255,8 +256,8 @@ async def note_channel_accounts(
 async def bounced_bot_conversations(
     conn: AsyncConnection, interaction_ids: Sequence[uuid.UUID], bot_channels: Collection[str]
 ) -> list[tuple[uuid.UUID, uuid.UUID]]:
-    """(conversation, interaction) of bounces among these interactions in conversations the bot still
-    holds: the bot never answers machine mail, but a bounce says our answer never arrived."""
+    """(conversation, interaction) of machine mail for people (bounces) among these interactions, in
+    conversations the bot still holds: the bot never answers machine mail, but people must see these."""
     if not interaction_ids or not bot_channels:
         return []
     inter, convs = table(Interaction), table(Conversation)
@@ -275,5 +276,5 @@ async def bounced_bot_conversations(
     return [
         (as_uuid(row.conversation_id), as_uuid(row.id))
         for row in rows
-        if isinstance(row.details, dict) and row.details.get("machine") == "bounce"
+        if machine_mail(row.details) in MACHINE_MAIL_FOR_PEOPLE
     ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -14,7 +15,13 @@ from crm_core.db import table
 from crm_core.events import EventDraft, StoredEvent, add_events
 from crm_core.models import Agreement, Case, Contact, Conversation, Direction, Interaction, InteractionKind
 
-__all__ = ["ConversationContext", "conversation_context", "record_handover"]
+__all__ = [
+    "MACHINE_MAIL_FOR_PEOPLE",
+    "ConversationContext",
+    "conversation_context",
+    "machine_mail",
+    "record_handover",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,12 +93,18 @@ async def conversation_context(
         last_inbound_id=None if last is None else last.id,
         last_inbound_text=None if last is None else last.text,
         bot_turns_since_customer=int(bot_turns),
-        last_inbound_machine=_machine(None if last is None else last.details),
+        last_inbound_machine=machine_mail(None if last is None else last.details),
     )
 
 
-def _machine(details: Any) -> str | None:
-    if isinstance(details, dict) and details.get("machine"):
+MACHINE_MAIL_FOR_PEOPLE = frozenset({"bounce"})
+"""Machine mail that still wants a person's eye (a bounce: our answer never arrived): it reopens its
+conversation, and the bot hands it over; other machine mail does neither."""
+
+
+def machine_mail(details: Any) -> str | None:
+    """Why an interaction with these ``details`` is machine mail (``bounce``, ``auto_reply``...), or None."""
+    if isinstance(details, Mapping) and details.get("machine"):
         return str(details["machine"])
     return None
 

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from functools import partial
 from typing import Any
 
+from crm_core.context import MACHINE_MAIL_FOR_PEOPLE, machine_mail
 from crm_core.db import Database
 from crm_core.history import identity_history
 from crm_core.ingest import InboundRecord, InlineFile
@@ -63,14 +64,10 @@ def _clean_json(message: InboundMessage, value: Any) -> Any:
     return value
 
 
-# Machine mail that still wants a person's eye: a bounce says our answer never arrived.
-_REOPENING_MACHINE_MAIL = frozenset({"bounce"})
-
-
 def _quiet(message: InboundMessage) -> bool:
     """Machine notices (auto-replies, read receipts, list mail) must not reopen a conversation."""
-    machine = (message.details or {}).get("machine")
-    return bool(machine) and machine not in _REOPENING_MACHINE_MAIL
+    machine = machine_mail(message.details)
+    return machine is not None and machine not in MACHINE_MAIL_FOR_PEOPLE
 
 
 MAX_REFERENCES = 50
